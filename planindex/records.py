@@ -1,0 +1,127 @@
+"""The records planindex extracts and indexes: documents, passages and KPIs with their yearly series."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = ("取り組み状況", "課題", "方向性", "目標", "評価", "本文")
+DOCUMENT_KINDS = ("総合戦略進捗管理表", "総括表", "政策評価表", "総合計画", "市政概要", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    path: str
+    sha256: str
+    pages: int
+    title: str
+    kind: str
+    city: str | None = None
+    fiscal_year: int | None = None
+    period: tuple[int, int] | None = None  # first and last fiscal year of a plan
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["period"] = list(self.period) if self.period else None
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    id: str
+    doc_id: str
+    page: int
+    kind: str
+    text: str
+    section: tuple[str, ...] = ()
+    item: str = ""
+    bbox: tuple[float, float, float, float] | None = None
+    pages: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "item": self.item,
+            "section": list(self.section),
+            "page": self.page,
+            "pages": list(self.pages or (self.page,)),
+            "bbox": [round(v, 1) for v in self.bbox] if self.bbox else None,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One year column of a KPI: the numbers parsed, the strings as printed."""
+
+    label: str
+    fiscal_year: int | None
+    target: float | None = None
+    actual: float | None = None
+    rate: float | None = None
+    as_of_fiscal_year: int | None = None
+    raw_target: str = ""
+    raw_actual: str = ""
+    raw_rate: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "fiscal_year": self.fiscal_year,
+            "target": self.target,
+            "actual": self.actual,
+            "rate": self.rate,
+            "as_of_fiscal_year": self.as_of_fiscal_year,
+            "raw": {"target": self.raw_target, "actual": self.raw_actual, "rate": self.raw_rate},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    id: str
+    doc_id: str
+    page: int
+    name: str
+    kind: str  # 戦略指標, KPI, 目標指標, 成果指標
+    unit: str = ""
+    direction: str = "up"  # "down" where lower is better (※値の削減, 件数 of crimes...)
+    label: str = ""  # ①, ②...
+    section: tuple[str, ...] = ()
+    base: str | None = None  # 【基準値】R1：79.6% as printed
+    series: tuple[SeriesPoint, ...] = ()
+    attributes: dict[str, str] = field(default_factory=dict)  # other columns: 事業名, 決算額...
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "name": self.name,
+            "kind": self.kind,
+            "unit": self.unit,
+            "direction": self.direction,
+            "section": list(self.section),
+            "page": self.page,
+            "base": self.base,
+            "attributes": dict(self.attributes),
+            "series": [point.to_json() for point in self.series],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    """What one PDF yields, plus the per-page warnings met on the way."""
+
+    document: Document
+    passages: tuple[Passage, ...]
+    kpis: tuple[Kpi, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "document": self.document.to_json(),
+            "passages": [p.to_json() for p in self.passages],
+            "kpis": [k.to_json() for k in self.kpis],
+            "warnings": list(self.warnings),
+        }
