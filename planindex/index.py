@@ -1,0 +1,155 @@
+"""The index as a reader sees it: the on-disk store plus BM25 arrays for passages and KPIs,
+built from the stored term counts on first use and cached beside the database per generation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planindex import __version__, bm25
+from planindex.store import Store, unpack_counts
+
+DEFAULT_FOLDER = Path("index")
+FIELDS = ("words", "grams")
+CACHE_ARRAYS = ("rowids", "doc_index", "kind_index")
+
+
+def default_folder() -> Path:
+    return Path(os.environ.get("PLANINDEX_INDEX") or DEFAULT_FOLDER)
+
+
+def expected_manifest() -> dict[str, str]:
+    """What the index must have been built with to be read by this planindex."""
+    from planindex.tokens import Tokenizer
+
+    return {"planindex": __version__, "tokenizer": Tokenizer.version(), "bm25": f"lucene k1={bm25.K1} b={bm25.B}"}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    postings: bm25.Postings
+    weights: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """BM25 arrays of one table; position i is the i-th record in rowid order."""
+
+    rowids: np.ndarray
+    doc_index: np.ndarray  # position → index into Index.doc_ids
+    kind_index: np.ndarray  # position → index into kinds
+    kinds: tuple[str, ...]
+    fields: dict[str, Field]
+
+    def __len__(self) -> int:
+        return len(self.rowids)
+
+
+class Index:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.folder = store.folder
+        self.generation = store.generation()
+        self.documents: dict[str, dict[str, Any]] = {d["id"]: d for d in store.documents()}
+        self.doc_ids: list[str] = sorted(self.documents)
+        self._vocab: dict[str, dict[str, int]] = {}
+        self._collections: dict[str, Collection] = {}
+
+    @classmethod
+    def open(cls, folder: Path | None = None) -> Index:
+        return cls(Store.open(folder or default_folder(), expected_manifest()))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def vocabulary(self, field: str) -> dict[str, int]:
+        if field not in self._vocab:
+            self._vocab[field] = self.store.vocabulary(field)
+        return self._vocab[field]
+
+    def collection(self, table: str) -> Collection:
+        if table not in self._collections:
+            self._collections[table] = self._load(table)
+        return self._collections[table]
+
+    # --- building and caching the arrays ---------------------------------------------------
+    def _cache_dir(self, table: str) -> Path:
+        return self.folder / "cache" / f"g{self.generation}" / table
+
+    def _load(self, table: str) -> Collection:
+        cached = self._read_cache(table)
+        if cached is not None:
+            return cached
+        rows: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {f: [] for f in FIELDS}
+        rowids, doc_index, kind_index = [], [], []
+        doc_pos = {d: i for i, d in enumerate(self.doc_ids)}
+        kind_pos: dict[str, int] = {}
+        for rowid, doc_id, kind, words, grams in self.store.postings_rows(table):
+            rowids.append(rowid)
+            doc_index.append(doc_pos.get(doc_id, -1))
+            kind_index.append(kind_pos.setdefault(kind, len(kind_pos)))
+            rows["words"].append(unpack_counts(words))
+            rows["grams"].append(unpack_counts(grams))
+        n_terms = self.store.term_count() + 1
+        arrays = {
+            "rowids": np.asarray(rowids, dtype=np.int64),
+            "doc_index": np.asarray(doc_index, dtype=np.int32),
+            "kind_index": np.asarray(kind_index, dtype=np.int16),
+        }
+        for field in FIELDS:
+            postings = bm25.build(rows[field], n_terms)
+            arrays[f"{field}.indptr"] = postings.indptr
+            arrays[f"{field}.indices"] = postings.indices
+            arrays[f"{field}.tfs"] = postings.tfs
+            arrays[f"{field}.lengths"] = postings.lengths
+            arrays[f"{field}.weights"] = bm25.weights(postings)
+        kinds = sorted(kind_pos, key=kind_pos.get)
+        self._write_cache(table, arrays, kinds)
+        return self._collection(arrays, kinds)
+
+    def _collection(self, arrays: dict[str, np.ndarray], kinds: list[str]) -> Collection:
+        fields = {
+            f: Field(
+                bm25.Postings(arrays[f"{f}.indptr"], arrays[f"{f}.indices"], arrays[f"{f}.tfs"], arrays[f"{f}.lengths"]),
+                arrays[f"{f}.weights"],
+            )
+            for f in FIELDS
+        }
+        return Collection(arrays["rowids"], arrays["doc_index"], arrays["kind_index"], tuple(kinds), fields)
+
+    def _write_cache(self, table: str, arrays: dict[str, np.ndarray], kinds: list[str]) -> None:
+        """Write to a temporary folder, then rename: a reader sees a whole cache or none."""
+        target = self._cache_dir(table)
+        if target.exists():
+            return
+        temporary = target.with_name(f"{table}.tmp{os.getpid()}")
+        try:
+            temporary.mkdir(parents=True, exist_ok=True)
+            for name, array in arrays.items():
+                np.save(temporary / f"{name}.npy", array)
+            (temporary / "kinds.txt").write_text("\n".join(kinds), encoding="utf-8")
+            temporary.rename(target)
+        except OSError:
+            shutil.rmtree(temporary, ignore_errors=True)  # a read-only index still works, uncached
+        for old in (self.folder / "cache").glob("g*"):
+            if old.name != f"g{self.generation}":
+                shutil.rmtree(old, ignore_errors=True)
+
+    def _read_cache(self, table: str) -> Collection | None:
+        folder = self._cache_dir(table)
+        if not (folder / "kinds.txt").exists():
+            return None
+        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "tfs", "lengths", "weights"))]
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in names}
+        kinds = (folder / "kinds.txt").read_text(encoding="utf-8").split("\n")
+        return self._collection(arrays, [k for k in kinds if k])
+
+    # --- lookups ---------------------------------------------------------------------------
+    def term_ids(self, field: str, terms: list[str]) -> list[int]:
+        vocab = self.vocabulary(field)
+        return [vocab[t] for t in terms if t in vocab]

@@ -1,0 +1,83 @@
+"""Passages extracted elsewhere, one JSON object a line: {"id", "text"} plus optional
+"title", "city", "year", "kind", "item", "section". Validated line by line; a file with a bad line
+is rejected whole, naming the line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from planindex.errors import BadJsonl, NotFound
+from planindex.records import KINDS, Document, Extraction, Passage
+
+OPTIONAL_TEXT = ("title", "city", "kind", "item")
+
+
+def _check(obj: Any, number: int, path: Path) -> dict[str, Any]:
+    def bad(problem: str) -> BadJsonl:
+        return BadJsonl(path, f"line {number}: {problem}")
+
+    if not isinstance(obj, dict):
+        raise bad("not a JSON object")
+    for key in ("id", "text"):
+        if not isinstance(obj.get(key), str) or not obj[key].strip():
+            raise bad(f'"{key}" must be a non-empty string')
+    for key in OPTIONAL_TEXT:
+        if key in obj and obj[key] is not None and not isinstance(obj[key], str):
+            raise bad(f'"{key}" must be a string')
+    if obj.get("kind") and obj["kind"] not in KINDS:
+        raise bad(f'"kind" must be one of {", ".join(KINDS)}')
+    year = obj.get("year")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
+        raise bad('"year" must be an integer fiscal year such as 2023')
+    section = obj.get("section")
+    if section is not None and not (isinstance(section, str) or (isinstance(section, list) and all(isinstance(s, str) for s in section))):
+        raise bad('"section" must be a string or a list of strings')
+    return obj
+
+
+def read_jsonl(path: Path) -> list[Extraction]:
+    """One Extraction per distinct (title, city, year) in the file, passages keeping their ids."""
+    if not path.exists():
+        raise NotFound(path, "no such file")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    groups: dict[tuple[str, str | None, int | None], list[dict[str, Any]]] = {}
+    seen: set[str] = set()
+    with path.open(encoding="utf-8", errors="strict") as handle:
+        try:
+            lines = list(handle)
+        except UnicodeDecodeError as exc:
+            raise BadJsonl(path, f"not UTF-8 text ({exc.reason})") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = _check(json.loads(line), number, path)
+        except json.JSONDecodeError as exc:
+            raise BadJsonl(path, f"line {number}: invalid JSON ({exc.msg})") from exc
+        if obj["id"] in seen:
+            raise BadJsonl(path, f"line {number}: id {obj['id']!r} appears twice")
+        seen.add(obj["id"])
+        groups.setdefault((obj.get("title") or path.stem, obj.get("city"), obj.get("year")), []).append(obj)
+    if not groups:
+        raise BadJsonl(path, "no passages in the file")
+    extractions = []
+    for (title, city, year), objs in groups.items():
+        doc_hash = hashlib.sha256(f"{digest}\n{title}\n{city}\n{year}".encode()).hexdigest()
+        document = Document(doc_hash[:16], str(path), digest, 0, title, "other", city, year)
+        passages = tuple(
+            Passage(
+                id=o["id"],
+                doc_id=document.id,
+                page=0,
+                kind=o.get("kind") or "本文",
+                text=o["text"],
+                section=tuple([o["section"]] if isinstance(o.get("section"), str) else o.get("section") or ()),
+                item=o.get("item") or "",
+            )
+            for o in objs
+        )
+        extractions.append(Extraction(document, passages, ()))
+    return extractions

@@ -1,0 +1,138 @@
+"""Terminal rendering: the only module that imports rich. JSON output bypasses it entirely."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+console = Console(highlight=False, soft_wrap=False)
+errors = Console(stderr=True, highlight=False)
+KIND_STYLE = {"取り組み状況": "green", "課題": "red", "方向性": "cyan", "目標": "magenta", "評価": "yellow", "本文": "white"}
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_json_line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+
+def error(message: str) -> None:
+    errors.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
+def warning(message: str) -> None:
+    errors.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
+
+
+def info(message: str) -> None:
+    console.print(escape(message), soft_wrap=True)
+
+
+def kind_label(kind: str) -> Text:
+    return Text(kind, style=KIND_STYLE.get(kind, "white"))
+
+
+def snippet_text(segments: list[tuple[str, bool]]) -> Text:
+    text = Text()
+    for part, hit in segments:
+        text.append(part, style="bold underline" if hit else "")
+    return text
+
+
+@contextmanager
+def progress(description: str) -> Iterator[Any]:
+    """A progress bar on stderr; yields a function update(label, done, total)."""
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(f"{description} {label}", total=total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    with bar:
+        yield update
+
+
+def ingest_event(event: Any) -> None:
+    styles = {"added": "green", "replaced": "cyan", "unchanged": "dim", "failed": "red", "warning": "yellow"}
+    style = styles.get(event.status, "white")
+    if event.status == "failed":
+        error(f"{event.path}: {event.message}")
+    elif event.status == "warning":
+        warning(f"{event.path}: {event.message}")
+    elif event.status == "unchanged":
+        console.print(f"[{style}]unchanged[/] {escape(event.path)}")
+    else:
+        console.print(
+            f"[{style}]{event.status:8}[/] {escape(event.path)}  [dim]{event.doc_id}[/]  "
+            f"{event.passages} passages, {event.kpis} KPIs  {escape(event.message)}"
+        )
+
+
+def search_result(result: Any) -> None:
+    console.print(f"[dim]{result.total} matching passages, {result.took_ms:.1f} ms[/]")
+    for rank, hit in enumerate(result.hits, start=1):
+        head = Text(f"{rank:>2}. ", style="bold")
+        head.append(f"{hit.score:6.2f}  ", style="dim")
+        head.append_text(kind_label(hit.kind))
+        if hit.item:
+            head.append(f"  {hit.item}", style="bold")
+        head.append(f"  {hit.city or ''} {hit.doc['title']} p.{hit.page}", style="dim")
+        console.print(head)
+        if hit.section:
+            console.print(Text("    " + " › ".join(hit.section), style="dim"))
+        console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+        for kpi in hit.kpis:
+            console.print(Text(f"    ↳ KPI {kpi['name']} ({kpi['score']})", style="blue"))
+
+
+def documents(docs: list[dict[str, Any]], counts: dict[str, tuple[int, int]]) -> None:
+    table = Table(show_lines=False)
+    for column in ("id", "city", "year", "kind", "pages", "passages", "KPIs", "title"):
+        table.add_column(column, overflow="fold")
+    for doc in docs:
+        passages, kpis = counts.get(doc["id"], (0, 0))
+        year = f"{doc['period'][0]}-{doc['period'][1]}" if doc.get("period") else str(doc.get("fiscal_year") or "")
+        table.add_row(doc["id"], doc.get("city") or "", year, doc["kind"], str(doc["pages"]), str(passages), str(kpis), doc["title"])
+    console.print(table)
+
+
+def extraction(data: dict[str, Any]) -> None:
+    doc = data["document"]
+    console.print(
+        f"[bold]{escape(doc['title'])}[/]  {doc.get('city') or ''}  {doc['kind']}  FY{doc.get('fiscal_year') or '?'}  {doc['pages']} pages"
+    )
+    table = Table(title=f"{len(data['passages'])} passages")
+    for column in ("id", "page", "kind", "item", "section", "text"):
+        table.add_column(column, overflow="fold")
+    for p in data["passages"]:
+        table.add_row(
+            p["id"].split("-")[-1],
+            str(p["page"]),
+            kind_label(p["kind"]),
+            p["item"],
+            " › ".join(p["section"]),
+            p["text"][:80].replace("\n", " "),
+        )
+    console.print(table)
+    kpis = Table(title=f"{len(data['kpis'])} KPIs")
+    for column in ("id", "page", "kind", "name", "unit", "dir", "values"):
+        kpis.add_column(column, overflow="fold")
+    for k in data["kpis"]:
+        values = " ".join(s["raw"]["actual"] or "-" for s in k["series"] if s["raw"]["actual"] or s["raw"]["target"])
+        kpis.add_row(k["id"].split("-")[-1], str(k["page"]), k["kind"], f"{k['label']}{k['name']}", k["unit"], k["direction"], values)
+    console.print(kpis)
+    for message in data.get("warnings", []):
+        warning(message)

@@ -1,0 +1,64 @@
+"""A short window of a passage around its matches, as (text, matched) segments, so that the
+terminal can bold them and JSON can mark them with « »."""
+
+from __future__ import annotations
+
+from planindex.normalize import normalize_with_offsets
+
+Segment = tuple[str, bool]
+WIDTH = 110
+
+
+def match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    """Spans of the original text whose normalized form equals one of the normalized terms."""
+    norm, offsets = normalize_with_offsets(text)
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        start = norm.find(term)
+        while start >= 0 and term:
+            end = start + len(term)
+            spans.append((offsets[start], offsets[end - 1] + 1))
+            start = norm.find(term, end)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def snippet(text: str, terms: list[str], width: int = WIDTH) -> list[Segment]:
+    flat = text.replace("\n", " ")
+    spans = match_spans(flat, terms)
+    if not spans:
+        return [(flat[:width] + ("…" if len(flat) > width else ""), False)]
+    # the window that holds the most matches, starting a little before the first of them
+    best_start, best_count = 0, -1
+    for start, _ in spans:
+        window_start = max(0, start - width // 4)
+        count = sum(1 for s, e in spans if s >= window_start and e <= window_start + width)
+        if count > best_count:
+            best_start, best_count = window_start, count
+    window_end = min(len(flat), best_start + width)
+    segments: list[Segment] = [("…", False)] if best_start > 0 else []
+    cursor = best_start
+    for start, end in spans:
+        if end <= best_start or start >= window_end:
+            continue
+        start, end = max(start, cursor), min(end, window_end)
+        if start > cursor:
+            segments.append((flat[cursor:start], False))
+        segments.append((flat[start:end], True))
+        cursor = end
+    if cursor < window_end:
+        segments.append((flat[cursor:window_end], False))
+    if window_end < len(flat):
+        segments.append(("…", False))
+    return segments
+
+
+def marked(segments: list[Segment]) -> str:
+    """Segments as one string, matches wrapped in « »."""
+    return "".join(f"«{text}»" if hit else text for text, hit in segments)
