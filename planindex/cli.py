@@ -202,6 +202,59 @@ def remove(
 
 @app.command()
 @handled
+def kpi(
+    query: Annotated[str | None, typer.Argument(help="Words of a KPI's name, unit or section; none: every KPI.")] = None,
+    city: Annotated[str | None, typer.Option(help="Only this city.")] = None,
+    doc: Annotated[str | None, typer.Option(help="Only this document (id prefix, or part of its title or path).")] = None,
+    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="How many KPIs, with a query.")] = 10,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV: one row per KPI and year.")] = False,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """KPIs with their yearly series (目標, 実績, 達成率), trend, and the passages linked to them."""
+    from planindex import output
+    from planindex.index import Index
+    from planindex.kpis import against_direction, find_kpis, sparkline, to_csv
+    from planindex.search import Filters
+
+    opened = Index.open(index)
+    try:
+        views = find_kpis(opened, query, Filters(city=city, doc=doc), k)
+    finally:
+        opened.close()
+    if csv:
+        sys.stdout.write(to_csv(views))
+    elif as_json:
+        output.print_json({"kpis": [v.to_json() for v in views]})
+    else:
+        output.kpi_views(views, sparkline, against_direction)
+
+
+@app.command()
+@handled
+def show(
+    record_id: Annotated[str, typer.Argument(metavar="ID", help="A passage or KPI id, as search and kpi print them.")],
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One passage or KPI: where it is and everything linked to it."""
+    from planindex import output
+    from planindex.index import Index
+    from planindex.kpis import show as run
+
+    opened = Index.open(index)
+    try:
+        data = run(opened, record_id)
+    finally:
+        opened.close()
+    if as_json:
+        output.print_json(data)
+    else:
+        output.shown(data)
+
+
+@app.command()
+@handled
 def extract(
     pdf: Annotated[Path, typer.Argument(help="A PDF to read.")],
     city: Annotated[str | None, typer.Option(help="City, where the document does not say.")] = None,

@@ -14,6 +14,7 @@ from planindex.errors import InputError, NotFound
 from planindex.extract import extract
 from planindex.index import default_folder, expected_manifest
 from planindex.jsonl import read_jsonl
+from planindex.linking import relink
 from planindex.normalize import normalize
 from planindex.pdf import sha256_of
 from planindex.records import Extraction, Kpi, Passage
@@ -151,6 +152,7 @@ def _write(store: Store, prepared: list[_Prepared]) -> list[Event]:
                     )
                 store.put_records(table, rows)
             events.append(Event(status, doc.path, doc.title, doc.id, len(item.extraction.passages), len(item.extraction.kpis)))
+        relink(store)  # a new report can link to an old plan of the same city: links are per city
     return events
 
 
@@ -225,6 +227,7 @@ def remove(doc_id: str, folder: Path | None = None) -> dict[str, object]:
         document = store.document(doc_id)
         with store.transaction():
             store.delete_document(document["id"])
+            relink(store)
         return document
     finally:
         store.close()

@@ -136,3 +136,85 @@ def extraction(data: dict[str, Any]) -> None:
     console.print(kpis)
     for message in data.get("warnings", []):
         warning(message)
+
+
+def _number(value: float | None, raw: str) -> str:
+    return raw if value is None or raw else f"{value:g}"
+
+
+def kpi_views(views: list[Any], sparkline: Any, against: Any) -> None:
+    """Each KPI: a table per year (目標/実績/達成率), moves against its direction in red,
+    achievement under 100% in yellow, a one-line trend, and its best linked passages."""
+    if not views:
+        console.print("[dim]no KPI matches[/]")
+    for view in views:
+        d = view.data
+        arrow = "↓ lower is better" if d["direction"] == "down" else "↑"
+        console.print(
+            Text.assemble(
+                (f"{d['label']}{d['name']}", "bold"),
+                (f"  [{d['unit'] or '-'}] {arrow}  {d['kind']}  ", "cyan"),
+                (f"{view.doc.get('city') or ''} {view.doc.get('title', '')} p.{d['page']}  {d['id']}", "dim"),
+            )
+        )
+        if d["section"]:
+            console.print(Text("  " + " › ".join(d["section"]), style="dim"))
+        series = [p for p in d["series"] if any(p["raw"].values()) or p["target"] is not None]
+        wrong = against(series, d["direction"])
+        table = Table(show_header=True, box=None, padding=(0, 1))
+        table.add_column("")
+        for point in series:
+            table.add_column(point["label"], justify="right")
+        has = {m: any(p[m] is not None or p["raw"][m] for p in series) for m in ("target", "actual", "rate")}
+        for metric, label in (("target", "目標"), ("actual", "実績"), ("rate", "達成率")):
+            if not has[metric]:
+                continue
+            cells = []
+            for point, is_wrong in zip(series, wrong):
+                text = Text(_number(point[metric], point["raw"][metric]))
+                if metric == "actual" and is_wrong:
+                    text.stylize("bold red")
+                if metric == "rate" and point["rate"] is not None and point["rate"] < 100:
+                    text.stylize("yellow")
+                cells.append(text)
+            table.add_row(label, *cells)
+        console.print(table)
+        trend = sparkline([p["actual"] for p in series])
+        if trend:
+            console.print(Text.assemble(("  trend ", "dim"), (trend, "blue"), ("  (red: a move against the direction)", "dim")))
+        if d.get("base"):
+            console.print(Text(f"  {d['base']}", style="dim"))
+        for link in view.links:
+            console.print(
+                Text.assemble(
+                    ("  ↳ ", "blue"),
+                    kind_label(link["kind"]),
+                    (f" {link['item']} ", "bold"),
+                    (f"{link['score']:.2f} ", "dim"),
+                    (link["text"].replace("\n", " ")[:70], ""),
+                )
+            )
+        console.print()
+
+
+def shown(data: dict[str, Any]) -> None:
+    record = data["record"]
+    console.print(Text(f"{data['type']} {record['id']}  {data.get('city') or ''} {data['doc']['title']} p.{record['page']}", style="bold"))
+    if record.get("section"):
+        console.print(Text("  " + " › ".join(record["section"]), style="dim"))
+    if data["type"] == "passage":
+        console.print(Text.assemble("  ", kind_label(record["kind"]), f"  {record['item']}"))
+        console.print(Text("  " + record["text"].replace("\n", "\n  ")))
+        for link in data["links"]:
+            console.print(Text(f"  ↳ KPI {link['label']}{link['name']} ({link['score']:.2f}; {link['reason']})", style="blue"))
+    else:
+        console.print(Text(f"  {record['label']}{record['name']} [{record['unit']}] {record['direction']} {record['kind']}"))
+        for point in record["series"]:
+            raw = point["raw"]
+            if any(raw.values()):
+                console.print(
+                    Text(f"  {point['label']}: 目標 {raw['target'] or '-'}  実績 {raw['actual'] or '-'}  達成率 {raw['rate'] or '-'}")
+                )
+        for link in data["links"]:
+            console.print(Text.assemble("  ↳ ", kind_label(link["kind"]), f" {link['item']} ({link['score']:.2f}; {link['reason']})"))
+            console.print(Text("    " + link["text"].replace("\n", " ")[:100], style="dim"))

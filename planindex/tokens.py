@@ -85,8 +85,9 @@ class Tokenizer:
             out.append(Token(term, start, end, pos1 in NOUN_POS))
         return _merge_alphanumerics(out, normalized)
 
-    def words(self, normalized: str) -> list[str]:
-        """Index terms: every content word, each compound noun whole, and adjacent pairs inside it."""
+    def words(self, normalized: str, pairs: bool = True) -> list[str]:
+        """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
+        inside it, so that a query naming part of a compound still meets it."""
         tokens = self.tokens(normalized)
         terms = [t.term for t in tokens]
         run: list[Token] = []
@@ -95,8 +96,9 @@ class Tokenizer:
                 run.append(token)
                 continue
             if 2 <= len(run) <= MAX_COMPOUND:
-                terms.extend(a.term + b.term for a, b in itertools.pairwise(run))
-                if len(run) > 2:
+                if pairs:
+                    terms.extend(a.term + b.term for a, b in itertools.pairwise(run))
+                if len(run) > 2 or not pairs:
                     terms.append("".join(t.term for t in run))
             run = [token] if token is not None and token.noun else []
         return terms

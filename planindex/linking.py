@@ -1,0 +1,249 @@
+"""Link passages (取り組み状況, 課題, 方向性…) to the KPIs they speak to, within one city.
+
+Structure first, words second. A link's score is the share of the KPI name's information
+(idf-weighted content words and compounds) found in the passage, times a prior for where the
+two stand: the same section (戦略方針(2), or a 重点プロジェクト that the 戦略方針 lists as related),
+the same document, or another document of the same city. Never across cities. A pair is kept
+only above a threshold calibrated on hand-judged links (tests/data/gold_links.yaml), so that a
+passage about nothing measurable gets no link rather than a bad one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from planindex.normalize import normalize
+from planindex.store import Store, unpack_counts
+from planindex.tokens import tokenizer
+
+PRIOR_SECTION = 1.0  # same 戦略方針 / 施策, or a 重点プロジェクト the 戦略方針 lists
+PRIOR_DOCUMENT = 0.55  # same document, another section
+PRIOR_CITY = 0.4  # another document of the same city (a plan's 施策 and a report's KPI)
+THRESHOLD = 0.2  # calibrated on the gold links: below it, links are mostly wrong
+MIN_SHARED_IDF = 2.0  # a link needs at least one shared term this rare (idf), not only 事業 or 数
+LINKS_PER_PASSAGE = 5
+SECTION_KEY = re.compile(r"(戦略方針|重点プロジェクト|基本目標|施策|将来像)\s*\(?\s*([0-9]+(?:-[0-9]+)?)\s*\)?")
+KANA_END = re.compile(r"[ぁ-ゖ]$")
+# Words that say how a KPI is measured or handled, not what it is about (策定・推進, 整備状況, 満足度).
+GENERIC_KPI_WORDS = frozenset(
+    [
+        "策定",
+        "推進",
+        "実施",
+        "状況",
+        "実績",
+        "割合",
+        "件数",
+        "人数",
+        "利用",
+        "利用者",
+        "参加",
+        "参加者",
+        "充実",
+        "満足",
+        "満足度",
+        "計画",
+        "整備",
+        "指定",
+        "平均",
+    ]
+)
+SUBJECT_WEIGHT = 1.5  # the words before the first の name what is measured (所沢駅 in 所沢駅の1日平均乗降客数)
+SUBJECT_MATCH = 0.5  # the least share credited to a passage that names the KPI's subject
+SOURCE_WEIGHT = 0.3  # a survey named in brackets (市民意識調査) says where a figure comes from
+SUBJECT_END = re.compile(r"の|による|における|に関する|に占める")
+BRACKETED = re.compile(r"[(（][^)）]*[)）]")
+MEASURE_WORD_SHARE = 3  # a term in this many KPI names is measurement vocabulary (整備, 参加, 推進)
+MEASURE_WORD_WEIGHT = 0.25
+PROJECT_NUMBER = re.compile(r"^\s*[(（]\s*([0-9０-９]+)\s*[)）]", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    id: str
+    doc_id: str
+    data: dict[str, Any]
+    terms: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    passage_id: str
+    kpi_id: str
+    doc_id: str
+    score: float
+    reason: str
+
+
+def section_key(section: list[str] | tuple[str, ...]) -> str:
+    """'戦略方針(2)産業の力をＵＰ' → '戦略方針(2)'; other sections compare whole."""
+    if not section:
+        return ""
+    head = unicodedata.normalize("NFKC", section[0])
+    match = SECTION_KEY.search(head)
+    return f"{match.group(1)}({match.group(2)})" if match else re.sub(r"\s+", "", head)
+
+
+def related_projects(passages: list[Record]) -> dict[str, str]:
+    """重点プロジェクト(n) → the 戦略方針 whose ■関連する重点プロジェクト list names it."""
+    mapping: dict[str, str] = {}
+    for p in passages:
+        if p.data.get("item") == "関連する重点プロジェクト":
+            for number in PROJECT_NUMBER.findall(unicodedata.normalize("NFKC", p.data["text"])):
+                mapping[f"重点プロジェクト({int(number)})"] = section_key(p.data["section"])
+    return mapping
+
+
+def meaningful(terms: set[str], city: str) -> frozenset[str]:
+    """Terms that can carry a link: no single characters, numbers, parts of the city's name, or
+    short words ending in kana (まち, その, 新た, 豊か: adverbs and adjectival stems, not subjects)."""
+    return frozenset(t for t in terms if len(t) >= 2 and not t.isdigit() and t not in city and not (len(t) <= 3 and KANA_END.search(t)))
+
+
+def _passages(store: Store, doc_ids: list[str], city: str) -> list[Record]:
+    vocab = {i: t for t, i in store.vocabulary("words").items()}
+    marks = ",".join("?" * len(doc_ids))
+    rows = store.db.execute(f"SELECT id, doc_id, data, norm, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
+    out = []
+    for rid, doc_id, data, norm, words in rows:
+        ids, _ = unpack_counts(words)
+        record = {**json.loads(data), "_norm": norm}
+        out.append(Record(rid, doc_id, record, meaningful({vocab[i] for i in ids.tolist()}, city)))
+    return out
+
+
+def _kpis(store: Store, doc_ids: list[str], city: str) -> list[Record]:
+    """KPIs by the words of their name alone: the section around them is the prior's business."""
+    marks = ",".join("?" * len(doc_ids))
+    rows = store.db.execute(f"SELECT id, doc_id, data FROM kpis WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
+    out = []
+    for kid, doc_id, data in rows:
+        record = json.loads(data)
+        record["_subject"] = subject(record["name"])
+        out.append(Record(kid, doc_id, record, meaningful(set(name_words(record["name"])), city)))
+    return out
+
+
+def name_words(text: str) -> list[str]:
+    """Words and whole compounds of a KPI name, without the pairs inside compounds (業事業, 品出荷)."""
+    return tokenizer().words(normalize(text), pairs=False)
+
+
+def subject(name: str) -> str:
+    """What a KPI measures, as written before its first の: 所沢駅 in 所沢駅の1日平均乗降客数."""
+    return normalize(SUBJECT_END.split(BRACKETED.sub("", name), maxsplit=1)[0])
+
+
+def name_emphasis(name: str) -> dict[str, float]:
+    """Multipliers for the words of a KPI name: its subject counts more, a bracketed source less."""
+    unbracketed = BRACKETED.sub("", name)
+    emphasis: dict[str, float] = {}
+    for part, factor in ((name, SOURCE_WEIGHT), (unbracketed, 1.0), (subject(name), SUBJECT_WEIGHT)):
+        for word in name_words(part):
+            emphasis[word] = factor
+    return emphasis
+
+
+def _idf(passages: list[Record]) -> dict[str, float]:
+    df: Counter[str] = Counter()
+    for record in passages:
+        df.update(record.terms)
+    n = len(passages)
+    return {t: math.log1p((n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+
+
+def term_weights(passages: list[Record], kpis: list[Record]) -> dict[tuple[str, str], float]:
+    """Weight of each word of each KPI name: idf over the passages, times the word's place in the
+    name, damped for measurement vocabulary: words that many KPI names share (整備 in 整備状況,
+    整備面積, 整備推進) or that only say how a figure is handled (策定・推進)."""
+    idf = _idf(passages)
+    in_names: Counter[str] = Counter()
+    for kpi in kpis:
+        in_names.update(kpi.terms)
+    rarest = max(idf.values(), default=1.0)
+    weights = {}
+    for kpi in kpis:
+        emphasis = name_emphasis(kpi.data["name"])
+        for t in kpi.terms:
+            generic = in_names[t] >= MEASURE_WORD_SHARE or t in GENERIC_KPI_WORDS
+            weights[(kpi.id, t)] = idf.get(t, rarest) * emphasis.get(t, 1.0) * (MEASURE_WORD_WEIGHT if generic else 1.0)
+    return weights
+
+
+def score_pair(
+    passage: Record, kpi: Record, all_weights: dict[tuple[str, str], float], prior: float
+) -> tuple[float, list[tuple[str, float]]]:
+    """(score, shared terms with their weight): the weighted share of the KPI name in the passage."""
+    weights = {t: all_weights.get((kpi.id, t), 0.0) for t in kpi.terms}
+    total = sum(weights.values())
+    shared = sorted(((t, w) for t, w in weights.items() if t in passage.terms), key=lambda x: -x[1])
+    if total <= 0 or not shared or shared[0][1] < MIN_SHARED_IDF:
+        return 0.0, shared
+    coverage = sum(w for _, w in shared) / total
+    # the passage names exactly what the KPI measures (所沢駅, 農地サポート事業): strong evidence
+    # however much of the measurement wording (1日平均乗降客数) it leaves out
+    named = kpi.data.get("_subject", "")
+    if len(named) >= 3 and re.search(rf"(?<![一-龥ぁ-ゖァ-ヶ]){re.escape(named)}", passage.data.get("_norm", "")):
+        coverage = max(coverage, SUBJECT_MATCH)  # 所沢駅周辺 names 所沢駅; 東所沢駅周辺 does not
+    return prior * coverage, shared
+
+
+def _prior(passage: Record, kpi: Record, projects: dict[str, str]) -> tuple[float, str]:
+    p_key, k_key = section_key(passage.data["section"]), section_key(kpi.data["section"])
+    if passage.doc_id == kpi.doc_id:
+        if p_key and (p_key == k_key or projects.get(p_key) == k_key):
+            via = f" (listed under {k_key})" if p_key != k_key else ""
+            return PRIOR_SECTION, f"same {p_key}{via}"
+        return PRIOR_DOCUMENT, "same document"
+    return PRIOR_CITY, "same city, another document"
+
+
+def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
+    """All links among the documents of one city."""
+    passages = _passages(store, doc_ids, city)
+    kpis = _kpis(store, doc_ids, city)
+    if not passages or not kpis:
+        return []
+    weights = term_weights(passages, kpis)
+    projects = related_projects(passages)
+    links: list[Link] = []
+    for passage in passages:
+        scored = []
+        for kpi in kpis:
+            prior, where = _prior(passage, kpi, projects)
+            score, shared = score_pair(passage, kpi, weights, prior)
+            if score >= THRESHOLD:
+                terms = ", ".join(f"{t} {w:.1f}" for t, w in shared[:4])
+                scored.append((score, kpi, f"{where}; shared: {terms}"))
+        scored.sort(key=lambda s: -s[0])
+        for score, kpi, reason in scored[:LINKS_PER_PASSAGE]:
+            links.append(Link(passage.id, kpi.id, passage.doc_id, round(score, 4), reason))
+    return links
+
+
+def relink(store: Store) -> int:
+    """Recompute every link, city by city (inside the caller's transaction). Returns the count."""
+    by_city: dict[str, list[str]] = defaultdict(list)
+    for doc in store.documents():
+        by_city[doc.get("city") or f"?{doc['id']}"].append(doc["id"])
+    store.db.execute("DELETE FROM links")
+    count = 0
+    for city, doc_ids in by_city.items():
+        links = link_city(store, doc_ids, city)
+        store.put_links([(k.passage_id, k.kpi_id, k.doc_id, k.score, k.reason) for k in links])
+        count += len(links)
+    return count
+
+
+def ranked_kpis(links: list[tuple[str, str, float, str]]) -> list[tuple[str, float]]:
+    """Best score per KPI over several passages' links, best first (an item's KPIs)."""
+    best: dict[str, float] = {}
+    for _, kpi_id, score, _ in links:
+        best[kpi_id] = max(best.get(kpi_id, 0.0), score)
+    return sorted(best.items(), key=lambda kv: -kv[1])
