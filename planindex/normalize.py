@@ -10,23 +10,25 @@ The rules, in the order they run (the order matters: see "Why this order" below)
    whitespace; invisible format characters that PDF text carries (soft hyphen, zero-width space, BOM,
    bidi marks, word joiner) are removed too.
 2. Unicode NFKC: full-width ASCII and half-width katakana (ＤＸ→DX, １２号線→12号線, ｶﾀｶﾅ→カタカナ), ㍻→平成,
-   ，→, and ～→~. NFKC leaves 々 alone; 々 is kept as is and 人人 is not rewritten to 人々: both spellings are
+   ，→ , and ～→ ~. NFKC leaves 々 alone; 々 is kept as is and 人人 is not rewritten to 人々: both spellings are
    rare in planning documents and MeCab reads 々 forms as one word anyway.
 3. ASCII letters are lower-cased (DX/dx match). Only ASCII: other scripts are rare here, and Unicode case
    mapping can change a string's length.
 4. Dashes. A run of dash-like characters right after a katakana letter is a prolongation and becomes ー
    (サ－ビス, where NFKC made the common mistyped － an ASCII -), unless it is only hyphens followed by an ASCII
-   letter or digit (タイプ-a, ステップ-1: a separator), or it starts with a real ー (セミナー〜パーソナル: the
+   letter or digit (タイプ-a, ステップ‐1: a separator, kept), or it starts with a real ー (セミナー〜パーソナル: the
    ー already prolongs, the wave dash after it separates). Elsewhere the wave dash 〜 becomes ~ (the one range
    mark: 令和8年度〜令和17年度 → 令和8年度~令和17年度), and a single dash between two digits becomes ASCII -
    (1‐111 → 1-111).
 5. A comma between digits with exactly three digits after it is a thousands separator and is removed
    (102,368 → 102368; 1,2 and r1,r2 are kept).
 6. Whitespace runs become one ASCII space, the ends are stripped, and a space between two Japanese
-   characters (kanji, kana) is removed: PDFs insert one at line wraps (切れ目ない 支援). ー does not count as
+   characters (kanji, kana), or between one and a digit or Latin letter, is removed: PDFs insert one at
+   line wraps (切れ目ない 支援) and around figures (都市高速鉄道 12 号線, 小学 5 年生, DX 化). ー does not count as
    Japanese here, so a space before ー stays; line-breaking rules rarely put ー at the start of a line.
 7. 表記ゆれ: the variants of ``planindex/data/variants.tsv`` are replaced by their canonical form, longest
    first, repeated until nothing changes (a replacement can complete another variant: 取組みみ → 取組み → 取組).
+   A line with no variant protects a form from a shorter variant inside it (取り組みます stays a verb).
 8. ケ, ヵ and the small hiragana ゖ/ゕ used as the counter or place-name particle become ヶ (三ケ島, 三ヵ島,
    霞ケ関 → 三ヶ島, 霞ヶ関; 3ケ月 → 3ヶ月): only after a kanji or a digit and before a kanji, so that katakana
    words (ケア, ケース, カラオケ大会) are untouched. ヶ is the form the corpus uses most (三ヶ島 22, 三ケ島 11).
@@ -42,8 +44,11 @@ creates what an earlier one rewrites. Why this order:
   Japanese characters, which are neither dashes nor digits.
 - The dictionary (7) runs after spaces, since joining 子 ども makes a variant; its entries are kanji and kana
   only, and a variant ends in katakana exactly when its canonical form does, so it cannot change what
-  rules 4-6 saw.
+  rules 4-6 saw. Its repetition ends: no canonical form contains a variant and no two canonical forms side by
+  side make one, so every round consumes characters of the input (tests check the file for both).
 - ケ→ヶ (8) runs last, since the dictionary can change the character before a ケ (障がいケ → 障害ケ).
+- No rule after NFKC leaves text that NFKC would change: they only put starters next to starters, and no
+  dictionary replacement ends before a combining voiced mark (子育で + U+3099 would compose again).
 
 Every step also records, for each output character, which input character it came from
 (``normalize_with_offsets``), so that search results can highlight the match in the original text.
@@ -64,7 +69,8 @@ __all__ = ["NORMALIZATION_VERSION", "normalize", "normalize_with_offsets", "vari
 # Bump when a rule in this module changes; changes to variants.tsv are covered by its hash.
 _RULES_VERSION = 1
 _VARIANTS_FILE = files("planindex") / "data" / "variants.tsv"
-NORMALIZATION_VERSION: str = f"{_RULES_VERSION}-{hashlib.sha1(_VARIANTS_FILE.read_bytes(), usedforsecurity=False).hexdigest()[:8]}"
+_VARIANTS_SHA1 = hashlib.sha1(_VARIANTS_FILE.read_bytes(), usedforsecurity=False).hexdigest()
+NORMALIZATION_VERSION: str = f"{_RULES_VERSION}-{_VARIANTS_SHA1[:8]}"
 
 # Character classes. Escapes name characters that look alike; NFKC has already folded their other forms.
 _KANJI = "\u3005-\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"  # 々〆〇, ideographs
@@ -75,24 +81,54 @@ _WAVE = "\u301c"  # 〜, which becomes ~ (NFKC: ～→~)
 _LONG = "\u30fc"  # ー (NFKC: ｰ→ー)
 _KE = "\u30b1\u30f5\u3096\u3095"  # ケ ヵ ゖ ゕ (NFKC: ｹ→ケ), which become ヶ
 _KE_CANONICAL = "\u30f6"  # ヶ
+# Characters NFKC leaves alone and that never compose with the character before them (ASCII, 、。「」【】〜, kana,
+# ー, kanji): most of a Japanese text. NFKC only needs to see the runs of other characters.
+_NFKC_STABLE = "\x00-\x7f\u3001-\u3003\u3005-\u3011\u301c\u3041-\u3096\u30a1-\u30fc\u4e00-\u9fff"
 
+# Each pattern starts with the character it rewrites, so that the regex engine can skip to candidates fast.
 _CONTROLS = re.compile(
     "[\x00-\x08\x0e-\x1f\x7f-\x9f"  # C0 and C1 controls, except \t \n \v \f \r
     "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]+"  # invisible
 )
+_NFKC_UNSTABLE = re.compile(f"[^{_NFKC_STABLE}]+")
 _UPPER = re.compile("[A-Z]+")
 _DASH_RUN = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE + _LONG) + "]+")
-_DIGIT_COMMA = re.compile("(?<=[0-9]),(?=[0-9]{3}(?![0-9]))")
+_DIGIT_COMMA = re.compile(",(?<=[0-9],)(?=[0-9]{3}(?![0-9]))")
 _WHITESPACE = re.compile(r"\s+")
-_KE_PARTICLE = re.compile(f"(?<=[{_KANJI}0-9])[{_KE}](?=[{_KANJI}])")
+_EDGE_SPACE = re.compile("^ | $")  # after _WHITESPACE: the spaces " ".join(text.split()) drops
+# A space with Japanese on one side and Japanese or a digit or Latin letter on the other is a
+# PDF's typographic spacing (都市高速鉄道 12 号線, DX 化, 小学 5 年生), not a word boundary.
+_JAPANESE_SPACE = re.compile(f" (?=[{_KANJI}{_KANA}])(?<=[{_KANJI}{_KANA}0-9A-Za-z] )|(?<=[{_KANJI}{_KANA}]) (?=[0-9A-Za-z])")
+_KE_PARTICLE = re.compile(f"[{_KE}](?<=[{_KANJI}0-9][{_KE}])(?=[{_KANJI}])")
 # NFKC composes a kana with a following (semi-)voiced mark: no dictionary replacement may end before one.
 _DICTIONARY_GUARD = "(?![\u3099\u309a])"
-_is_katakana = re.compile(f"[{_KATAKANA}]").fullmatch
+_is_katakana = re.compile(f"[{_KATAKANA}]").fullmatch  # these take "" (no character) too
 _is_japanese = re.compile(f"[{_KANJI}{_KANA}]").fullmatch
 _is_digit = re.compile("[0-9]").fullmatch
 _is_alnum = re.compile("[0-9a-z]").fullmatch
 
 _Replacement = str | Callable[[re.Match[str]], str]
+
+
+def _nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, faster on Japanese text.
+
+    NFKC of a whole string costs about 150 ns a character in CPython, and a single full-width digit makes it
+    necessary. Here only the runs of characters outside ``_NFKC_STABLE`` are normalized, each with the character
+    before it, which is the only one it can compose with (a stable character is a starter that blocks anything
+    further back, and nothing composes with it from the left).
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    pieces: list[str] = []
+    position = 0
+    for match in _NFKC_UNSTABLE.finditer(text):
+        start = max(match.start() - 1, position)
+        pieces.append(text[position:start])
+        pieces.append(unicodedata.normalize("NFKC", text[start : match.end()]))
+        position = match.end()
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
 def _lower(match: re.Match[str]) -> str:
@@ -102,11 +138,10 @@ def _lower(match: re.Match[str]) -> str:
 
 def _dash(match: re.Match[str]) -> str:
     """Rewrite a run of dash-like characters by the characters around it (rule 4)."""
-    run, text, start, end = match[0], match.string, match.start(), match.end()
-    before = text[start - 1] if start else ""
-    after = text[end] if end < len(text) else ""
+    run, text, (start, end) = match[0], match.string, match.span()
+    before, after = text[start - 1 : start], text[end : end + 1]  # "" at either end of the text
     if _is_katakana(before):
-        if run[0] == _LONG:  # セミナー〜パーソナル: the ー prolongs, the rest separates
+        if run[0] == _LONG:  # センター, or セミナー〜パーソナル: the ー prolongs, the rest separates
             prolongation = len(run) - len(run.lstrip(_LONG))
             return run[:prolongation] + run[prolongation:].replace(_WAVE, "~")
         if _is_alnum(after) and all(c in _HYPHENS for c in run):  # タイプ-a, ステップ‐1
@@ -115,22 +150,6 @@ def _dash(match: re.Match[str]) -> str:
     if len(run) == 1 and run in _HYPHENS + _LONG and _is_digit(before) and _is_digit(after):
         return "-"
     return run.replace(_WAVE, "~")
-
-
-def _space(match: re.Match[str]) -> str:
-    """Collapse a whitespace run to one space; drop it at the ends and between Japanese characters (rule 6)."""
-    text, start, end = match.string, match.start(), match.end()
-    if start == 0 or end == len(text) or (_is_japanese(text[start - 1]) and _is_japanese(text[end])):
-        return ""
-    return " "
-
-
-# Rules 4-6, shared by normalize and normalize_with_offsets.
-_STEPS: tuple[tuple[re.Pattern[str], _Replacement], ...] = (
-    (_DASH_RUN, _dash),
-    (_DIGIT_COMMA, ""),
-    (_WHITESPACE, _space),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,14 +200,16 @@ def variants() -> dict[str, str]:
 
 
 def normalize(text: str) -> str:
-    """Normalize a passage or a query for indexing and search (see the module docstring for the rules)."""
-    text = unicodedata.normalize("NFKC", _CONTROLS.sub("", text))
+    """Normalize a passage or a query for indexing and search (see the module docstring for the rules).
+
+    ``normalize_with_offsets`` runs the same steps; a change here must be made there too (a test compares them).
+    """
+    text = _nfkc(_CONTROLS.sub("", text))
     lowered = _UPPER.sub(_lower, text)
-    if lowered != text and not unicodedata.is_normalized("NFKC", lowered):
-        lowered = unicodedata.normalize("NFKC", lowered)
-    text = lowered
-    for pattern, replacement in _STEPS:
-        text = pattern.sub(replacement, text)
+    if lowered != text:
+        lowered = _nfkc(lowered)
+    text = _DIGIT_COMMA.sub("", _DASH_RUN.sub(_dash, lowered))
+    text = _JAPANESE_SPACE.sub("", " ".join(text.split()))  # str.split() splits on the whitespace that \s matches
     dictionary = _dictionary()
     while (replaced := dictionary.pattern.sub(dictionary.replace, text)) != text:
         text = replaced
@@ -199,10 +220,11 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     """Normalize like ``normalize`` and map each output character to the index of its source in ``text``.
 
     ``offsets[i]`` is the index in ``text`` of the character that normalized character ``i`` came from; when
-    several source characters merge (か + ゛ → が, a whitespace run → one space) it is the first of them. The
-    offsets never decrease, so a match at ``[a, b)`` in the normalized text is at
-    ``[offsets[a], offsets[b - 1] + 1)`` in ``text`` (widen it to the next offset to include merged characters).
-    This is slower than ``normalize`` (NFKC runs per segment) and meant for snippets, not for ingest.
+    several source characters merge (か + ゛ → が, a whitespace run → one space) it is the first of them, and when
+    a dictionary replacement changes the length, the first and last characters keep theirs (取り組み → 取組 maps
+    組 to み). The offsets never decrease, so a match at ``[a, b)`` in the normalized text covers
+    ``[offsets[a], offsets[b - 1] + 1)`` in ``text``. Slower than ``normalize`` (NFKC runs per segment): it is
+    meant for snippets, not for ingest.
     """
     offsets = list(range(len(text)))
     text, offsets = _sub_tracked(_CONTROLS, "", text, offsets)
@@ -211,7 +233,13 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     if lowered != text and not unicodedata.is_normalized("NFKC", lowered):
         lowered, offsets = _nfkc_tracked(lowered, offsets)
     text = lowered
-    for pattern, replacement in _STEPS:
+    for pattern, replacement in (
+        (_DASH_RUN, _dash),
+        (_DIGIT_COMMA, ""),
+        (_WHITESPACE, " "),
+        (_EDGE_SPACE, ""),
+        (_JAPANESE_SPACE, ""),
+    ):
         text, offsets = _sub_tracked(pattern, replacement, text, offsets)
     dictionary = _dictionary()
     while (replaced := _sub_tracked(dictionary.pattern, dictionary.replace, text, offsets))[0] != text:
@@ -219,11 +247,16 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
     return _sub_tracked(_KE_PARTICLE, _KE_CANONICAL, text, offsets)
 
 
-def _sub_tracked(pattern: re.Pattern[str], replacement: _Replacement, text: str, offsets: list[int]) -> tuple[str, list[int]]:
-    """``pattern.sub(replacement, text)`` that also carries the source offsets along.
+def _sub_tracked(
+    pattern: re.Pattern[str],
+    replacement: _Replacement,
+    text: str,
+    offsets: list[int],
+) -> tuple[str, list[int]]:
+    """``pattern.sub(replacement, text)`` that carries the source offsets along.
 
     A replacement of another length spreads the matched characters' offsets over it, keeping the first and the
-    last (取り組み → 取組 maps 取 to 取 and 組 to み), so that a highlight covers the whole source match.
+    last, so that a highlight of the replacement covers the whole source match.
     """
     pieces: list[str] = []
     new_offsets: list[int] = []
@@ -238,8 +271,8 @@ def _sub_tracked(pattern: re.Pattern[str], replacement: _Replacement, text: str,
         if len(replaced) == len(source):
             new_offsets.extend(source)
         elif replaced:
-            last = max(len(replaced) - 1, 1)
-            new_offsets.extend(source[k * (len(source) - 1) // last] for k in range(len(replaced)))
+            steps = max(len(replaced) - 1, 1)
+            new_offsets.extend(source[k * (len(source) - 1) // steps] for k in range(len(replaced)))
         position = end
     pieces.append(text[position:])
     new_offsets.extend(offsets[position:])
@@ -250,10 +283,7 @@ def _nfkc_tracked(text: str, offsets: list[int]) -> tuple[str, list[int]]:
     """NFKC that maps each output character to the first source character of its segment.
 
     NFKC is not character by character (か + U+3099 → が; ﾞ composes with the kana before it; combining marks
-    are reordered), so the text is cut into segments that normalize independently: a new segment starts at a
-    character whose decomposition starts with a starter (combining class 0) that does not compose with the
-    segment before it. No later character can then reach back across it, since a starter blocks composition
-    and reordering.
+    are reordered), so the text is cut into segments that normalize independently (``_starts_segment``).
     """
     pieces: list[str] = []
     new_offsets: list[int] = []
@@ -269,9 +299,14 @@ def _nfkc_tracked(text: str, offsets: list[int]) -> tuple[str, list[int]]:
 
 
 def _starts_segment(segment: str, char: str) -> bool:
-    """Whether NFKC(segment + char + rest) == NFKC(segment) + NFKC(char + rest) for any rest."""
+    """Whether NFKC(segment + char + rest) == NFKC(segment) + NFKC(char + rest), whatever rest is.
+
+    True when char decomposes to a starter (combining class 0) that does not compose with the segment: no later
+    character can reach back across a starter, which blocks both composition and reordering.
+    """
     if char.isascii() or _is_japanese(char):
-        return True  # starters that nothing composes with: the common case, answered without NFKC
+        return True  # starters that never compose with what precedes them: the common case, without NFKC
     if unicodedata.combining(unicodedata.normalize("NFKD", char)[0]):
         return False
-    return unicodedata.normalize("NFKC", segment + char) == unicodedata.normalize("NFKC", segment) + unicodedata.normalize("NFKC", char)
+    joined = unicodedata.normalize("NFKC", segment + char)
+    return joined == unicodedata.normalize("NFKC", segment) + unicodedata.normalize("NFKC", char)
