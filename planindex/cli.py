@@ -255,6 +255,61 @@ def show(
 
 @app.command()
 @handled
+def related(
+    record_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="A passage id, as search prints it.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Compare this text instead of a passage.")] = None,
+    other_cities: Annotated[bool, typer.Option("--other-cities", help="Only cities other than the source's.")] = False,
+    city: Annotated[str | None, typer.Option(help="Only this city.")] = None,
+    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Hits per city.")] = 5,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Passages most like a passage (or a text), grouped by city, with the words they share."""
+    from planindex import output
+    from planindex.index import Index
+    from planindex.related import related as run
+
+    opened = Index.open(index)
+    try:
+        result = run(opened, record_id, text, other_cities=other_cities, city=city, k=k)
+    finally:
+        opened.close()
+    if as_json:
+        output.print_json(result.to_json())
+    else:
+        output.related(result)
+
+
+@app.command()
+@handled
+def audit(
+    city: Annotated[str | None, typer.Option(help="Only this city.")] = None,
+    doc: Annotated[str | None, typer.Option(help="Only this document (id prefix, or part of its title or path).")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print the findings as CSV.")] = False,
+    index: IndexOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check plans against reports: 達成率, units, headings, names, narratives, goals, trends."""
+    from planindex import output
+    from planindex.audit import audit as run
+    from planindex.audit import to_csv
+    from planindex.index import Index
+
+    opened = Index.open(index)
+    try:
+        report = run(opened, city, doc)
+    finally:
+        opened.close()
+    if csv:
+        sys.stdout.write(to_csv(report.findings))
+    elif as_json:
+        output.print_json(report.to_json())
+    else:
+        output.audit_report(report)
+
+
+@app.command()
+@handled
 def extract(
     pdf: Annotated[Path, typer.Argument(help="A PDF to read.")],
     city: Annotated[str | None, typer.Option(help="City, where the document does not say.")] = None,

@@ -15,6 +15,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,13 +91,13 @@ def section_key(section: list[str] | tuple[str, ...]) -> str:
     return f"{match.group(1)}({match.group(2)})" if match else re.sub(r"\s+", "", head)
 
 
-def related_projects(passages: list[Record]) -> dict[str, str]:
+def related_projects(passages: Iterable[dict[str, Any]]) -> dict[str, str]:
     """重点プロジェクト(n) → the 戦略方針 whose ■関連する重点プロジェクト list names it."""
     mapping: dict[str, str] = {}
     for p in passages:
-        if p.data.get("item") == "関連する重点プロジェクト":
-            for number in PROJECT_NUMBER.findall(unicodedata.normalize("NFKC", p.data["text"])):
-                mapping[f"重点プロジェクト({int(number)})"] = section_key(p.data["section"])
+        if p.get("item") == "関連する重点プロジェクト":
+            for number in PROJECT_NUMBER.findall(unicodedata.normalize("NFKC", p["text"])):
+                mapping[f"重点プロジェクト({int(number)})"] = section_key(p["section"])
     return mapping
 
 
@@ -211,7 +212,7 @@ def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
     if not passages or not kpis:
         return []
     weights = term_weights(passages, kpis)
-    projects = related_projects(passages)
+    projects = related_projects(p.data for p in passages)
     links: list[Link] = []
     for passage in passages:
         scored = []

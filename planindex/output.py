@@ -218,3 +218,42 @@ def shown(data: dict[str, Any]) -> None:
         for link in data["links"]:
             console.print(Text.assemble("  ↳ ", kind_label(link["kind"]), f" {link['item']} ({link['score']:.2f}; {link['reason']})"))
             console.print(Text("    " + link["text"].replace("\n", " ")[:100], style="dim"))
+
+
+def related(result: Any) -> None:
+    source = result.source
+    doc_title = source.get("doc", {}).get("title", "")
+    where = f"{source.get('city') or ''} {doc_title} p.{source.get('page', '')}" if "id" in source else "--text"
+    console.print(Text(f"like: {source.get('id', '')} {where}", style="bold"))
+    console.print(Text("  salient: " + " ".join(source["salient_terms"]), style="dim"))
+    for city, hits in result.groups:
+        console.print(Text(f"\n{city or '(no city)'}", style="bold magenta"))
+        for rank, related_hit in enumerate(hits, start=1):
+            hit = related_hit.hit
+            head = Text(f"{rank:>2}. {hit.score:6.2f}  ")
+            head.append_text(kind_label(hit.kind))
+            head.append(f"  {hit.item}  ", style="bold")
+            head.append(f"{hit.doc['title']} p.{hit.page}", style="dim")
+            console.print(head)
+            if hit.section:
+                console.print(Text("    " + " › ".join(hit.section), style="dim"))
+            console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+            console.print(Text("    shared: " + ", ".join(related_hit.shared_terms), style="blue"))
+
+
+def audit_report(report: Any) -> None:
+    """Findings grouped by document, then severity."""
+    styles = {"high": "bold red", "medium": "yellow", "low": "dim"}
+    if not report.findings:
+        console.print("[green]no findings[/]")
+    by_doc: dict[str, list[Any]] = {}
+    for finding in report.findings:
+        by_doc.setdefault(f"{finding.city} {finding.doc_title}", []).append(finding)
+    for title, findings in by_doc.items():
+        console.print(Text(title, style="bold underline"))
+        for severity in ("high", "medium", "low"):
+            for f in (f for f in findings if f.severity == severity):
+                head = ((f"  {severity:6} ", styles[severity]), (f"{f.rule:6} ", "cyan"), (f"p.{f.page:<3} ", "dim"))
+                console.print(Text.assemble(*head, f.explanation))
+    reported = sum(1 for g in report.goals if g.coverage >= 0.3)
+    console.print(Text(f"\n{len(report.findings)} findings; {reported}/{len(report.goals)} goals have a reported activity", style="dim"))

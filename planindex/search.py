@@ -190,33 +190,32 @@ def linked_kpis(index: Index, passage_id: str, limit: int = 3) -> list[dict[str,
     return out
 
 
+def make_hit(index: Index, position: int, score: float, data: dict[str, Any], terms: list[str]) -> Hit:
+    """A hit for the passage at `position`, with its document, snippet and linked KPIs."""
+    collection = index.collection("passages")
+    doc_index = collection.doc_index[position]
+    doc = index.documents.get(index.doc_ids[doc_index], {}) if doc_index >= 0 else {}
+    return Hit(
+        id=data["id"],
+        score=score,
+        kind=data["kind"],
+        item=data["item"],
+        text=data["text"],
+        snippet=snippet(data["text"], terms),
+        city=doc.get("city"),
+        year=doc.get("fiscal_year"),
+        doc={"id": doc.get("id", ""), "title": doc.get("title", ""), "path": doc.get("path", "")},
+        page=data["page"],
+        section=data["section"],
+        kpis=linked_kpis(index, data["id"]),
+    )
+
+
 def search(index: Index, text: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
     """Search the passages. Raises QueryError for a query that cannot be run."""
     started = time.perf_counter()
     query = parse(text)
-    filters = filters or Filters()
-    k = max(0, k)
-    chosen, total, records = top_positions(index, "passages", query, k, filters)
-    collection = index.collection("passages")
+    chosen, total, records = top_positions(index, "passages", query, max(0, k), filters or Filters())
     terms = query.highlight_terms()
-    hits = []
-    for position, score in chosen:
-        data, _ = records[position]
-        doc = index.documents.get(index.doc_ids[collection.doc_index[position]], {}) if collection.doc_index[position] >= 0 else {}
-        hits.append(
-            Hit(
-                id=data["id"],
-                score=score,
-                kind=data["kind"],
-                item=data["item"],
-                text=data["text"],
-                snippet=snippet(data["text"], terms),
-                city=doc.get("city"),
-                year=doc.get("fiscal_year"),
-                doc={"id": doc.get("id", ""), "title": doc.get("title", ""), "path": doc.get("path", "")},
-                page=data["page"],
-                section=data["section"],
-                kpis=linked_kpis(index, data["id"]),
-            )
-        )
+    hits = [make_hit(index, position, score, records[position][0], terms) for position, score in chosen]
     return SearchResult(text, total, (time.perf_counter() - started) * 1000, hits)
