@@ -61,6 +61,8 @@ def _parse_table(table: Table, ctx: Context, sink: Sink) -> None:
         summary_table.parse_items(table, ctx, sink)
     elif generic.is_year_text_table(table):
         generic.parse_year_text(table, ctx, sink)
+    elif generic.is_figure_table(table):
+        generic.parse_rows(table, ctx, sink)
     elif summary_table.is_form(table):
         summary_table.parse_form(table, ctx, sink)
     else:

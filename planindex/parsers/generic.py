@@ -3,7 +3,7 @@ other table one passage per row, so that a label and its figures stay together."
 
 from __future__ import annotations
 
-from planindex.layout import Table
+from planindex.layout import FIGURES, Table
 from planindex.numbers import is_year_label
 from planindex.parsers.base import Context, Sink, clean
 
@@ -12,6 +12,14 @@ def is_year_text_table(table: Table) -> bool:
     """Columns headed by fiscal years (Ｈ２７（実績） … Ｈ３０) holding prose, one cell per year."""
     header = table.rows[0].cells
     return len(table.rows) >= 2 and sum(is_year_label(c) for c in header) >= max(2, len(header) - 1)
+
+
+def is_figure_table(table: Table) -> bool:
+    """Rows of a label and its figures (an option and its count, a category and its shares):
+    not a form of labels and prose, though it may have two columns like one."""
+    rows = [[c for c in row.cells if c.strip()] for row in table.rows]
+    rows = [cells for cells in rows if len(cells) >= 2]
+    return bool(rows) and sum(bool(FIGURES.match(cells[-1].strip())) for cells in rows) >= 0.8 * len(rows)
 
 
 def parse_year_text(table: Table, ctx: Context, sink: Sink) -> None:
