@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from planindex import __version__, bm25
-from planindex.store import Store, unpack_counts
+from planindex.store import CACHE_FOLDER, Store, unpack_counts
 
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
@@ -51,8 +52,12 @@ class Collection:
 
 
 class Index:
+    """A consistent view of the index: everything it reads comes from one snapshot, held until close."""
+
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._reading = ExitStack()
+        self._reading.enter_context(store.snapshot())
         self.folder = store.folder
         self.generation = store.generation()
         self.documents: dict[str, dict[str, Any]] = {d["id"]: d for d in store.documents()}
@@ -65,6 +70,7 @@ class Index:
         return cls(Store.open(folder or default_folder(), expected_manifest()))
 
     def close(self) -> None:
+        self._reading.close()
         self.store.close()
 
     def vocabulary(self, field: str) -> dict[str, int]:
@@ -79,7 +85,7 @@ class Index:
 
     # --- building and caching the arrays ---------------------------------------------------
     def _cache_dir(self, table: str) -> Path:
-        return self.folder / "cache" / f"g{self.generation}" / table
+        return self.folder / CACHE_FOLDER / f"g{self.generation}" / table
 
     def _load(self, table: str) -> Collection:
         cached = self._read_cache(table)
@@ -136,8 +142,9 @@ class Index:
             temporary.rename(target)
         except OSError:
             shutil.rmtree(temporary, ignore_errors=True)  # a read-only index still works, uncached
-        for old in (self.folder / "cache").glob("g*"):
-            if old.name != f"g{self.generation}":
+        # Only older generations go: a reader still on an old snapshot must not delete a newer cache.
+        for old in (self.folder / CACHE_FOLDER).glob("g*"):
+            if old.name[1:].isdigit() and int(old.name[1:]) < self.generation:
                 shutil.rmtree(old, ignore_errors=True)
 
     def _read_cache(self, table: str) -> Collection | None:
@@ -145,8 +152,11 @@ class Index:
         if not (folder / "kinds.txt").exists():
             return None
         names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "tfs", "lengths", "weights"))]
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in names}
-        kinds = (folder / "kinds.txt").read_text(encoding="utf-8").split("\n")
+        try:
+            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in names}
+            kinds = (folder / "kinds.txt").read_text(encoding="utf-8").split("\n")
+        except (OSError, ValueError):  # removed by a newer reader, or damaged: rebuild from the database
+            return None
         return self._collection(arrays, [k for k in kinds if k])
 
     # --- lookups ---------------------------------------------------------------------------

@@ -1,18 +1,22 @@
 """Records → index: extract or read each input, analyze its text, and write everything in one
 transaction. A document whose content hash is already indexed is skipped without re-tokenizing;
 a changed file replaces its previous version; a file that cannot be used is reported and the
-rest still lands."""
+rest still lands. Tokenizing is most of the work: with many passages it is spread over worker
+processes, each with its own MeCab tagger."""
 
 from __future__ import annotations
 
-import shutil
+import itertools
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from planindex.errors import InputError, NotFound
 from planindex.extract import extract
-from planindex.index import default_folder, expected_manifest
+from planindex.index import FIELDS, default_folder, expected_manifest
 from planindex.jsonl import read_jsonl
 from planindex.linking import relink
 from planindex.normalize import normalize
@@ -22,6 +26,8 @@ from planindex.store import Store, pack_counts
 from planindex.tokens import bigrams, tokenizer
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
+PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
+CHUNK = 500  # texts per task sent to a worker: large enough that pickling is noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +67,25 @@ def _event_json(event: Event) -> dict[str, object]:
 
 EventCallback = Callable[[Event], None]
 ProgressCallback = Callable[[str, int, int], None]
+Analyzed = tuple[str, list[str], list[str]]  # normalized text, words, bigrams
 
 
 def input_files(paths: list[Path]) -> tuple[list[Path], list[Event]]:
-    """PDFs and .jsonl files named or found (recursively) in the folders named."""
+    """PDFs and .jsonl files named or found (recursively) in the folders named, and a failure for
+    each path that names nothing usable."""
     files: list[Path] = []
-    missing: list[Event] = []
+    failures: list[Event] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in INPUT_SUFFIXES and p.is_file())
+            if not found:
+                failures.append(Event("failed", str(path), "is a folder with no .pdf or .jsonl file in it"))
+            files += found
         elif path.exists():
             files.append(path)
         else:
-            missing.append(Event("failed", str(path), NotFound(path, "no such file").problem))
-    return files, missing
+            failures.append(Event("failed", str(path), NotFound(path, "no such file").problem))
+    return files, failures
 
 
 def passage_text(passage: Passage) -> str:
@@ -86,7 +97,8 @@ def kpi_text(kpi: Kpi) -> str:
     return " ".join([kpi.name, kpi.unit, *kpi.section, *kpi.attributes.values()])
 
 
-def _analyzed(texts: list[str]) -> list[tuple[str, list[str], list[str]]]:
+def analyze_chunk(texts: list[str]) -> list[Analyzed]:
+    """Normalize and tokenize texts in this process (a worker builds its tagger on first use)."""
     tok = tokenizer()
     out = []
     for text in texts:
@@ -95,64 +107,113 @@ def _analyzed(texts: list[str]) -> list[tuple[str, list[str], list[str]]]:
     return out
 
 
-@dataclass
-class _Prepared:
-    extraction: Extraction
-    passages: list[tuple[str, list[str], list[str]]]
-    kpis: list[tuple[str, list[str], list[str]]]
+def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> list[Analyzed]:
+    """analyze_chunk over every text, in worker processes when there are many.
+
+    Workers are spawned, not forked: a fork copies the parent's threads' locks (the progress bar
+    runs a thread), and Python 3.12 warns about it."""
+    workers = min(os.cpu_count() or 1, -(-len(texts) // CHUNK))
+    if len(texts) < PARALLEL_FROM or workers < 2:
+        return analyze_chunk(texts)
+    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
+    out: list[Analyzed] = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for part in pool.map(analyze_chunk, chunks):
+            out += part
+            if on_progress:
+                on_progress(f"analyzing {len(texts)} texts", len(out), len(texts))
+    return out
 
 
-def _prepare(path: Path, store: Store, overrides: dict[str, object], on_progress: ProgressCallback | None) -> list[Extraction] | None:
-    """The extractions of one input, or None when it is indexed already, unchanged."""
+@dataclass(frozen=True, slots=True)
+class _Input:
+    """One file to write, and where the analysis of its texts lies in the batch's list."""
+
+    path: Path
+    extractions: list[Extraction]
+    start: int
+    end: int
+
+    @staticmethod
+    def texts(extractions: list[Extraction]) -> list[str]:
+        """In the order _put reads them: per document, its passages then its KPIs."""
+        return [text for e in extractions for text in itertools.chain(map(passage_text, e.passages), map(kpi_text, e.kpis))]
+
+
+def _read(path: Path, indexed: set[str], overrides: dict[str, object], on_progress: ProgressCallback | None) -> list[Extraction] | None:
+    """The extractions of one input, or None when it is indexed already, unchanged. Documents
+    record the absolute path, so that a changed file is found again from any working folder."""
+    absolute = path.resolve()
     if path.suffix.lower() == ".jsonl":
-        extractions = read_jsonl(path)
-        return None if all(store.has_document(e.document.id) for e in extractions) else extractions
-    if store.has_document(sha256_of(path)[:16]):
+        extractions = read_jsonl(absolute)
+        return None if all(e.document.id in indexed for e in extractions) else extractions
+    if sha256_of(absolute)[:16] in indexed:
         return None
 
     def page_done(number: int, total: int) -> None:
         if on_progress:
             on_progress(str(path), number, total)
 
-    return [extract(path, on_page=page_done, **overrides)]  # type: ignore[arg-type]
+    return [extract(absolute, on_page=page_done, **overrides)]  # type: ignore[arg-type]
 
 
-def _write(store: Store, prepared: list[_Prepared]) -> list[Event]:
+def _taken_ids(store: Store, item: _Input, replaced: set[str], claimed: dict[str, str]) -> list[str]:
+    """Ids of this input's records that another document (indexed, or earlier in this batch) holds:
+    writing them would silently move a record out of that document."""
+    own = replaced | {e.document.id for e in item.extractions}
+    ids = [r.id for e in item.extractions for r in (*e.passages, *e.kpis)]
+    holders = store.owners("passages", ids) | store.owners("kpis", ids) | {i: claimed[i] for i in ids if i in claimed}
+    return [i for i in ids if i in holders and holders[i] not in own]
+
+
+def _write(store: Store, inputs: list[_Input], analyzed: list[Analyzed]) -> list[Event]:
+    """Every input in one transaction: a kill at any point leaves the index as it was."""
     events: list[Event] = []
-    vocab = {"words": store.vocabulary("words"), "grams": store.vocabulary("grams")}
-    existing = {d["path"]: d["id"] for d in store.documents()}
     with store.transaction():
-        for item in prepared:
-            doc = item.extraction.document
-            old = existing.get(doc.path)
-            status = "added"
-            if old and old != doc.id and item.extraction.document.pages:  # a PDF whose content changed
-                store.delete_document(old)
-                status = "replaced"
-            store.delete_document(doc.id)
-            store.put_document(doc.id, doc.to_json())
-            for table, records, analyzed in (
-                ("passages", item.extraction.passages, item.passages),
-                ("kpis", item.extraction.kpis, item.kpis),
-            ):
-                rows = []
-                for record, (norm, words, grams) in zip(records, analyzed):
-                    store.intern("words", words, vocab["words"])
-                    store.intern("grams", grams, vocab["grams"])
-                    rows.append(
-                        (
-                            record.id,
-                            doc.id,
-                            getattr(record, "kind", "KPI") if table == "passages" else "KPI",
-                            record.to_json(),
-                            norm,
-                            pack_counts([vocab["words"][w] for w in words]),
-                            pack_counts([vocab["grams"][g] for g in grams]),
-                        )
-                    )
-                store.put_records(table, rows)
-            events.append(Event(status, doc.path, doc.title, doc.id, len(item.extraction.passages), len(item.extraction.kpis)))
+        by_path: dict[str, set[str]] = {}
+        for doc in store.documents():
+            by_path.setdefault(doc["path"], set()).add(doc["id"])
+        claimed: dict[str, str] = {}
+        accepted: list[tuple[_Input, set[str]]] = []
+        for item in inputs:
+            new_ids = {e.document.id for e in item.extractions}
+            replaced = by_path.get(str(item.path.resolve()), set()) - new_ids
+            taken = _taken_ids(store, item, replaced, claimed)
+            if taken:
+                events.append(Event("failed", str(item.path), f"id {taken[0]!r} is already used by another document: ids must be unique"))
+                continue
+            claimed.update((r.id, e.document.id) for e in item.extractions for r in (*e.passages, *e.kpis))
+            accepted.append((item, replaced))
+        vocab = {f: store.vocabulary(f) for f in FIELDS}
+        for position, name in enumerate(FIELDS, start=1):
+            terms = (a[position] for item, _ in accepted for a in analyzed[item.start : item.end])
+            store.intern(name, itertools.chain.from_iterable(terms), vocab[name])
+        for item, replaced in accepted:
+            for doc_id in replaced:
+                store.delete_document(doc_id)
+            events += _put(store, item, analyzed, vocab, "replaced" if replaced else "added")
         relink(store)  # a new report can link to an old plan of the same city: links are per city
+    return events
+
+
+def _put(store: Store, item: _Input, analyzed: list[Analyzed], vocab: dict[str, dict[str, int]], status: str) -> list[Event]:
+    events = []
+    position = item.start
+    for extraction in item.extractions:
+        doc = extraction.document
+        store.delete_document(doc.id)
+        store.put_document(doc.id, doc.to_json())
+        for table, records in (("passages", extraction.passages), ("kpis", extraction.kpis)):
+            texts = analyzed[position : position + len(records)]
+            position += len(records)
+            words = pack_counts([a[1] for a in texts], vocab["words"])
+            grams = pack_counts([a[2] for a in texts], vocab["grams"])
+            rows = [
+                (r.id, doc.id, getattr(r, "kind", "KPI") if table == "passages" else "KPI", r.to_json(), a[0], w, g)
+                for r, a, w, g in zip(records, texts, words, grams)
+            ]
+            store.put_records(table, rows)
+        events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
     return events
 
 
@@ -167,12 +228,10 @@ def ingest(
     on_event: EventCallback | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Report:
-    """Add the inputs to the index in `folder` (created when absent). With rebuild, start a fresh
-    index beside the old one and swap it in only when it is complete."""
+    """Add the inputs to the index in `folder` (created when absent). With rebuild, the index is
+    replaced by one made of these inputs alone, in the same single transaction: until it commits,
+    readers see (and a crash leaves) the old index. Nothing is written when no input can be used."""
     folder = folder or default_folder()
-    target = folder.with_name(folder.name + ".rebuild") if rebuild else folder
-    if rebuild:
-        shutil.rmtree(target, ignore_errors=True)
     report = Report()
 
     def emit(event: Event) -> None:
@@ -180,43 +239,34 @@ def ingest(
         if on_event:
             on_event(event)
 
-    store = Store.open(target, expected_manifest(), create=True)
+    store = Store.open(folder, expected_manifest(), create=True, rebuild=rebuild)
     try:
-        files, missing = input_files(paths)
-        for event in missing:
+        indexed = set() if store.fresh else store.document_ids()
+        files, failures = input_files(paths)
+        for event in failures:
             emit(event)
         overrides = {k: v for k, v in {"city": city, "year": year, "title": title}.items() if v is not None}
-        prepared: list[_Prepared] = []
+        inputs: list[_Input] = []
+        texts: list[str] = []
         for path in files:
             try:
-                extractions = _prepare(path, store, overrides, on_progress)
+                extractions = _read(path, indexed, overrides, on_progress)
             except InputError as exc:
-                emit(Event("failed", exc.path, exc.problem))
+                emit(Event("failed", str(path), exc.problem))
                 continue
             if extractions is None:
                 emit(Event("unchanged", str(path)))
                 continue
-            for extraction in extractions:
-                for warning in extraction.warnings:
-                    emit(Event("warning", str(path), warning))
-                prepared.append(
-                    _Prepared(
-                        extraction,
-                        _analyzed([passage_text(p) for p in extraction.passages]),
-                        _analyzed([kpi_text(k) for k in extraction.kpis]),
-                    )
-                )
-        if prepared:
-            for event in _write(store, prepared):
+            for warning in (w for e in extractions for w in e.warnings):
+                emit(Event("warning", str(path), warning))
+            start = len(texts)
+            texts += _Input.texts(extractions)
+            inputs.append(_Input(path, extractions, start, len(texts)))
+        if inputs:
+            for event in _write(store, inputs, analyze(texts, on_progress)):
                 emit(event)
     finally:
         store.close()
-    if rebuild:
-        old = folder.with_name(folder.name + ".old")
-        if folder.exists():
-            folder.rename(old)
-        target.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
     return report
 
 

@@ -43,7 +43,11 @@ def _validate(text: str) -> None:
         raise QueryError("the query is empty: type what to look for, e.g. planindex search 待機児童")
     if len(text) > MAX_QUERY:
         raise QueryError(f"the query is {len(text):,} characters long; at most {MAX_QUERY} are searched: shorten it")
-    bad = [ch for ch in text if ch in "\ufffd\x00" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")]
+    # U+FFFD and lone surrogates are what undecodable bytes become (errors="replace" or
+    # "surrogateescape", as Python decodes a command line): the query was binary, not text.
+    bad = [
+        ch for ch in text if ch == "\ufffd" or unicodedata.category(ch) == "Cs" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r")
+    ]
     if bad:
         raise QueryError("the query contains control characters or binary data: type plain text")
 

@@ -8,7 +8,9 @@ number that names the derived BM25 arrays cached beside the database.
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ import numpy as np
 from planindex.errors import IndexMismatch, IndexMissing, UnknownRecord
 
 DB_NAME = "planindex.db"
+CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
 SCHEMA_VERSION = "1"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -38,13 +41,21 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-TABLES = ("passages", "kpis")
+CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
 
-def pack_counts(term_ids: list[int]) -> bytes:
-    """Term ids (with repeats) → bytes of sorted unique ids followed by their counts (int32)."""
-    ids, counts = np.unique(np.asarray(term_ids, dtype=np.int32), return_counts=True)
-    return ids.astype(np.int32).tobytes() + counts.astype(np.int32).tobytes()
+def pack_counts(term_lists: list[list[str]], ids: dict[str, int]) -> list[bytes]:
+    """Each record's terms (with repeats) → bytes of its sorted unique term ids followed by their
+    counts (int32). One sort over every record at once: a sort per record costs more than the
+    tokenizer at 50k passages."""
+    sizes = np.fromiter(map(len, term_lists), dtype=np.int64, count=len(term_lists))
+    flat = np.fromiter(map(ids.__getitem__, itertools.chain.from_iterable(term_lists)), dtype=np.int64, count=int(sizes.sum()))
+    owners = np.repeat(np.arange(len(term_lists), dtype=np.int64), sizes)
+    keys, counts = np.unique((owners << 32) | flat, return_counts=True)  # by record, then by term id
+    term_ids = (keys & 0xFFFFFFFF).astype(np.int32)
+    counts = counts.astype(np.int32)
+    bounds = np.searchsorted(keys >> 32, np.arange(len(term_lists) + 1))
+    return [term_ids[a:b].tobytes() + counts[a:b].tobytes() for a, b in itertools.pairwise(bounds.tolist())]
 
 
 def unpack_counts(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -57,29 +68,38 @@ class Store:
     def __init__(self, folder: Path, connection: sqlite3.Connection) -> None:
         self.folder = folder
         self.db = connection
+        self._layout: dict[str, str] | None = None  # the manifest to lay down fresh tables with, on the first write
 
     @classmethod
-    def open(cls, folder: Path, expected: dict[str, str], create: bool = False) -> Store:
-        """Open the index in `folder`; with create, make it when absent. Checks the manifest."""
+    def open(cls, folder: Path, expected: dict[str, str], create: bool = False, rebuild: bool = False) -> Store:
+        """Open the index in `folder` and check its manifest.
+
+        With create, a missing index is made, but only by the first write transaction: an ingest
+        that writes nothing (every input failed) leaves no half-made index behind. With rebuild,
+        the manifest is not checked and that first transaction replaces every table, so that a
+        rebuild killed half-way leaves the old index as it was."""
         path = folder / DB_NAME
-        if not path.exists():
-            if not create:
-                raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
-            folder.mkdir(parents=True, exist_ok=True)
+        if not path.exists() and not create:
+            raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
+        folder.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         store = cls(folder, db)
         manifest = store.manifest()
-        if not manifest:
-            if not create:
-                raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
-            db.executescript(SCHEMA)  # idempotent; executescript commits on its own
-            with store.transaction():
-                db.executemany("INSERT INTO manifest VALUES (?, ?)", [*expected.items(), ("schema", SCHEMA_VERSION), ("generation", "0")])
-        else:
+        if not manifest and not create:
+            db.close()
+            raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
+        if manifest and not rebuild:
             store._check(manifest, expected)
+        store._layout = expected if rebuild or not manifest else None
         return store
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the next write lays down new tables (a new index, or a rebuild): until then the
+        old tables, if any, are not this index's content."""
+        return self._layout is not None
 
     def _check(self, manifest: dict[str, str], expected: dict[str, str]) -> None:
         wanted = {**expected, "schema": SCHEMA_VERSION}
@@ -104,6 +124,8 @@ class Store:
         """One write transaction: all of it lands, or none of it does."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
+            if self._layout is not None:
+                self._lay_out(self._layout)
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -111,6 +133,36 @@ class Store:
         else:
             self.db.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             self.db.execute("COMMIT")
+            self._layout = None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every query inside sees the same committed state, whatever a writer
+        commits meanwhile (WAL keeps the old pages for it). A reader needs it to keep the BM25
+        arrays, the generation that names their cache and the rows their positions point to in step."""
+        self.db.execute("BEGIN")
+        try:
+            self.db.execute("SELECT COUNT(*) FROM manifest").fetchone()  # BEGIN is lazy: this pins the snapshot
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def _lay_out(self, expected: dict[str, str]) -> None:
+        """Drop every table and create the schema, inside the open transaction (SQLite's DDL is
+        transactional). The generation carries on from the old index, so no reader mistakes the
+        cached arrays of the old index for those of the new one."""
+        previous = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'manifest'").fetchone()
+        generation = self.generation() if previous else 0
+        if not previous:  # a database made anew beside the cache of a deleted one would meet its g1, g2...
+            shutil.rmtree(self.folder / CACHE_FOLDER, ignore_errors=True)
+        for (table,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            self.db.execute(f'DROP TABLE "{table}"')
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                self.db.execute(statement)
+        self.db.executemany(
+            "INSERT INTO manifest VALUES (?, ?)", [*expected.items(), ("schema", SCHEMA_VERSION), ("generation", str(generation))]
+        )
 
     # --- vocabulary -----------------------------------------------------------------------
     def vocabulary(self, field: str) -> dict[str, int]:
@@ -120,20 +172,28 @@ class Store:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()[0])
 
     def intern(self, field: str, terms: Iterable[str], known: dict[str, int]) -> None:
-        """Give new terms ids (inside the caller's transaction), updating `known` in place."""
-        new = sorted({t for t in terms if t not in known})
+        """Give new terms ids, updating `known` in place: one statement for a whole batch. Inside
+        the caller's write transaction nobody else can add terms, so the ids are counted here rather
+        than read back with a query per term."""
+        new = sorted(set(terms).difference(known))
         if not new:
             return
-        self.db.executemany("INSERT OR IGNORE INTO terms (field, term) VALUES (?, ?)", [(field, t) for t in new])
-        for chunk_start in range(0, len(new), 500):
-            chunk = new[chunk_start : chunk_start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT term, id FROM terms WHERE field = ? AND term IN ({marks})", (field, *chunk))
-            known.update(rows.fetchall())
+        first = self.term_count() + 1
+        known.update(zip(new, range(first, first + len(new))))
+        self.db.executemany("INSERT INTO terms (id, field, term) VALUES (?, ?, ?)", [(known[t], field, t) for t in new])
 
     # --- records --------------------------------------------------------------------------
-    def has_document(self, doc_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+    def document_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM documents")}
+
+    def owners(self, table: str, record_ids: list[str]) -> dict[str, str]:
+        """record id → the document holding it, for those of the ids already indexed."""
+        found: dict[str, str] = {}
+        for start in range(0, len(record_ids), CHUNK):
+            chunk = record_ids[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(self.db.execute(f"SELECT id, doc_id FROM {table} WHERE id IN ({marks})", chunk).fetchall())
+        return found
 
     def put_document(self, doc_id: str, data: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc_id, json.dumps(data, ensure_ascii=False)))
@@ -164,10 +224,16 @@ class Store:
         return [json.loads(r[0]) for r in rows]
 
     def document(self, doc_id: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT data FROM documents WHERE id = ? OR id LIKE ?", (doc_id, doc_id + "%")).fetchone()
-        if row is None:
+        """The document with this id, or the only one whose id starts with it."""
+        rows = self.db.execute("SELECT data FROM documents WHERE id = ?", (doc_id,)).fetchall()
+        if not rows and doc_id:
+            # substr, not LIKE: a % or _ typed by the user is not a wildcard
+            rows = self.db.execute("SELECT data FROM documents WHERE substr(id, 1, ?) = ?", (len(doc_id), doc_id)).fetchall()
+        if not rows:
             raise UnknownRecord(f"no document {doc_id!r} in the index: `planindex docs` lists them")
-        return json.loads(row[0])
+        if len(rows) > 1:
+            raise UnknownRecord(f"{doc_id!r} starts the ids of {len(rows)} documents: type more of the id (`planindex docs` lists them)")
+        return json.loads(rows[0][0])
 
     def count(self, table: str, doc_id: str | None = None) -> int:
         if doc_id:
@@ -181,11 +247,13 @@ class Store:
 
     def records(self, table: str, rowids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
         """rowid → (record data, normalized text)."""
-        if not rowids:
-            return {}
-        marks = ",".join("?" * len(rowids))
-        rows = self.db.execute(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({marks})", rowids).fetchall()
-        return {r[0]: (json.loads(r[1]), r[2]) for r in rows}
+        out: dict[int, tuple[dict[str, Any], str]] = {}
+        for start in range(0, len(rowids), CHUNK):
+            chunk = rowids[start : start + CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({marks})", chunk)
+            out.update((r[0], (json.loads(r[1]), r[2])) for r in rows)
+        return out
 
     def record_by_id(self, table: str, record_id: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute(f"SELECT rowid, data FROM {table} WHERE id = ?", (record_id,)).fetchone()
