@@ -1,0 +1,78 @@
+"""Related initiatives across cities (issue 6), on hand-judged pairs (tests/data/related_pairs.yaml)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planindex.errors import QueryError, UnknownRecord
+from planindex.eval_related import DEFAULT_PAIRS, evaluate, find_passage
+from planindex.index import Index
+from planindex.related import related
+
+REQUIRED = ("r01", "r03", "r04")  # 12号線, こども家庭センター, 学校給食の地場産農産物: named in the issue
+RECALL_AT_3 = 0.76  # reached so far (goal 0.9): the floor that keeps it from regressing
+
+
+@pytest.fixture(scope="module")
+def index(corpus_index: Path) -> Index:
+    opened = Index.open(corpus_index)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(scope="module")
+def pairs() -> list[dict]:
+    return yaml.safe_load(DEFAULT_PAIRS.read_text(encoding="utf-8"))
+
+
+def test_recall_on_hand_judged_cross_city_pairs(index: Index, pairs: list[dict]) -> None:
+    assert len(pairs) >= 15
+    scores = evaluate(index, pairs)
+    print(f"related recall@3 {scores.recall:.3f} ({scores.found}/{scores.pairs})")
+    missed = {m["id"] for m in scores.misses}
+    assert not missed & set(REQUIRED), f"required pairs missed: {missed & set(REQUIRED)}"
+    assert scores.recall >= RECALL_AT_3
+
+
+def test_groups_by_city_with_shared_terms(index: Index, pairs: list[dict]) -> None:
+    pair = next(p for p in pairs if p["id"] == "r01")
+    source = find_passage(index, pair["source"]["doc"], pair["source"]["contains"])
+    result = related(index, source, k=3)
+    cities = [city for city, _ in result.groups]
+    assert set(cities) == {"所沢市", "清瀬市"}
+    other = related(index, source, other_cities=True, k=3)
+    assert [city for city, _ in other.groups] == ["清瀬市"]
+    best = other.groups[0][1][0]
+    assert {"延伸", "鉄道"} <= set(best.shared_terms)
+    assert source not in {h.hit.id for _, hits in result.groups for h in hits}
+
+
+def test_related_text_and_errors(index: Index) -> None:
+    result = related(index, text="こども家庭センターで妊産婦と子育て世帯の相談を受ける", city="清瀬市", k=2)
+    assert result.groups and result.groups[0][0] == "清瀬市"
+    assert "こども家庭センター" in result.groups[0][1][0].hit.text
+    with pytest.raises(UnknownRecord):
+        related(index, "no-such-passage")
+    with pytest.raises(QueryError):
+        related(index, text="   ")
+
+
+def test_cli_json_schema(corpus_index: Path, index: Index, pairs: list[dict]) -> None:
+    pair = next(p for p in pairs if p["id"] == "r03")
+    source = find_passage(index, pair["source"]["doc"], pair["source"]["contains"])
+    out = subprocess.run(
+        [sys.executable, "-m", "planindex.cli", "related", source, "--other-cities", "--json", "--index", str(corpus_index)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["source"]["id"] == source
+    hit = data["groups"][0]["hits"][0]
+    assert {"id", "score", "kind", "item", "text", "snippet", "city", "year", "doc", "page", "section", "kpis", "shared_terms"} <= set(hit)
