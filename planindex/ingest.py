@@ -184,6 +184,8 @@ def _write(store: Store, inputs: list[_Input], analyzed: list[Analyzed]) -> list
                 continue
             claimed.update((r.id, e.document.id) for e in item.extractions for r in (*e.passages, *e.kpis))
             accepted.append((item, replaced))
+        if not accepted:
+            return events
         vocab = {f: store.vocabulary(f) for f in FIELDS}
         for position, name in enumerate(FIELDS, start=1):
             terms = (a[position] for item, _ in accepted for a in analyzed[item.start : item.end])

@@ -121,8 +121,10 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction: all of it lands, or none of it does."""
+        """One write transaction: all of it lands, or none of it does. One that changed no row is
+        rolled back: it is not a new generation, and the index stays byte for byte as it was."""
         self.db.execute("BEGIN IMMEDIATE")
+        changes = self.db.total_changes
         try:
             if self._layout is not None:
                 self._lay_out(self._layout)
@@ -130,10 +132,12 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        else:
-            self.db.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
-            self.db.execute("COMMIT")
-            self._layout = None
+        if self.db.total_changes == changes:
+            self.db.execute("ROLLBACK")
+            return
+        self.db.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+        self.db.execute("COMMIT")
+        self._layout = None
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import subprocess
 import sys
@@ -79,3 +80,24 @@ def index_state(folder: Path) -> IndexState:
     finally:
         db.close()
     return IndexState(json.loads(docs.stdout), rows, generation)
+
+
+def corpus_sentences(index: Path) -> list[str]:
+    """Distinct sentences of the indexed corpus passages, in a stable order: the material of the
+    synthetic inputs that make an ingest long enough to kill half-way or to time."""
+    db = sqlite3.connect(index / DB_NAME)
+    try:
+        texts = [json.loads(row[0])["text"] for row in db.execute("SELECT data FROM passages")]
+    finally:
+        db.close()
+    return sorted({piece.strip() + "。" for text in texts for piece in text.split("。") if len(piece.strip()) >= 4})
+
+
+def write_passages(path: Path, sentences: list[str], count: int, seed: int = 0) -> Path:
+    """A passages .jsonl of `count` lines, each 2-6 corpus sentences drawn with a seeded RNG."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(count):
+            text = "".join(rng.choice(sentences) for _ in range(rng.randint(2, 6)))
+            handle.write(json.dumps({"id": f"s{number:06d}", "text": text}, ensure_ascii=False) + "\n")
+    return path
