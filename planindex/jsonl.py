@@ -1,6 +1,20 @@
-"""Passages extracted elsewhere, one JSON object a line: {"id", "text"} plus optional
-"title", "city", "year", "kind", "item", "section". Validated line by line; a file with a bad line
-is rejected whole, naming the line."""
+"""Passages extracted elsewhere, for `planindex ingest FILE.jsonl`: one JSON object a line.
+
+    {"id": "q-0001", "text": "待機児童の解消に向けて…", "title": "令和5年度 進捗管理表",
+     "city": "所沢市", "year": 2023, "kind": "取り組み状況", "item": "保育", "section": ["基本目標1"]}
+
+- "id" (required): a non-empty string, unique in the file and in the index; search hits show it
+  as their "id", so that a result can be joined back to the source it came from.
+- "text" (required): a non-empty string, the passage as searched and shown.
+- "title", "city", "item": strings; "year": an integer fiscal year (2023, not "令和5年度");
+  "kind": one of 取り組み状況, 課題, 方向性, 目標, 評価, 本文 (default 本文); "section": a string or
+  a list of strings, outermost first. --city, --year, --kind and --doc filter on them.
+- Other keys are ignored. Blank lines are skipped. UTF-8, with or without a byte order mark.
+
+Lines with the same (title, city, year) form one document; the title defaults to the file name.
+Validated line by line: a file with a bad line is rejected whole, naming the line, so that it is
+never half indexed. A changed file replaces every document it made before.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +49,22 @@ def _check(obj: Any, number: int, path: Path) -> dict[str, Any]:
     section = obj.get("section")
     if section is not None and not (isinstance(section, str) or (isinstance(section, list) and all(isinstance(s, str) for s in section))):
         raise bad('"section" must be a string or a list of strings')
+    for key in ("id", "text", *OPTIONAL_TEXT, "section"):
+        if not _valid_unicode(obj.get(key)):
+            raise bad(f'"{key}" holds a lone surrogate escape such as \\ud800: not valid Unicode text')
     return obj
+
+
+def _valid_unicode(value: Any) -> bool:
+    """JSON can spell a lone surrogate (\\ud800), which no UTF-8 tool downstream accepts."""
+    strings = value if isinstance(value, list) else [value]
+    try:
+        for string in strings:
+            if isinstance(string, str):
+                string.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_jsonl(path: Path) -> list[Extraction]:
@@ -45,7 +74,7 @@ def read_jsonl(path: Path) -> list[Extraction]:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     groups: dict[tuple[str, str | None, int | None], list[dict[str, Any]]] = {}
     seen: set[str] = set()
-    with path.open(encoding="utf-8", errors="strict") as handle:
+    with path.open(encoding="utf-8-sig", errors="strict") as handle:  # -sig: files saved by Windows tools
         try:
             lines = list(handle)
         except UnicodeDecodeError as exc:
