@@ -1,0 +1,159 @@
+"""BM25 scoring: a three-passage example worked by hand, rank_bm25 as an oracle on the corpus, and
+the cached arrays (index/cache/g<N>/) scoring exactly as a fresh build."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rank_bm25 import BM25Okapi
+
+from planindex import bm25
+from planindex.index import FIELDS, Index
+from planindex.search import search
+from planindex.store import CACHE_FOLDER
+
+# Term ids: 1 待機, 2 児童, 3 保育 (0 is never used, as in the index, whose ids start at 1).
+PASSAGES = [
+    (np.array([1, 2]), np.array([2, 1])),  # p0: 待機 待機 児童   length 3
+    (np.array([2, 3]), np.array([1, 1])),  # p1: 児童 保育        length 2
+    (np.array([3]), np.array([1])),  # p2: 保育             length 1
+]
+N_TERMS = 4
+
+
+def hand_scores(query: list[int]) -> np.ndarray:
+    """The same example by hand, with k1 = 1.2 and b = 0.75.
+
+    N = 3 passages, lengths 3, 2, 1, so avgdl = 2.
+    idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)):
+        待機 df 1: ln(1 + 2.5 / 1.5) = ln(8/3) = 0.980829
+        児童 df 2: ln(1 + 1.5 / 2.5) = ln(1.6) = 0.470004   (rank_bm25's Okapi idf: ln(1.5/2.5) < 0)
+        保育 df 2: the same, 0.470004
+    length normalization K(p) = k1 * (1 - b + b * len / avgdl):
+        K(p0) = 1.2 * (0.25 + 0.75 * 1.5) = 1.65;  K(p1) = 1.2 * 1.0 = 1.2;  K(p2) = 1.2 * 0.625 = 0.75
+    weight = idf * tf * (k1 + 1) / (tf + K):
+        待機 in p0: 0.980829 * 2 * 2.2 / (2 + 1.65) = 0.980829 * 1.205479 = 1.182369
+        児童 in p0: 0.470004 * 2.2 / 2.65 = 0.470004 * 0.830189 = 0.390192
+        児童 in p1: 0.470004 * 2.2 / 2.2  = 0.470004
+        保育 in p1: 0.470004
+        保育 in p2: 0.470004 * 2.2 / 1.75 = 0.470004 * 1.257143 = 0.590862
+    """
+    table = {
+        1: [1.182369, 0.0, 0.0],
+        2: [0.390192, 0.470004, 0.0],
+        3: [0.0, 0.470004, 0.590862],
+    }
+    return np.sum([table[t] for t in query], axis=0)
+
+
+@pytest.mark.parametrize("query", [[1], [2], [3], [1, 2], [2, 3], [1, 2, 3]])
+def test_three_passages_scored_by_hand(query: list[int]) -> None:
+    postings = bm25.build(PASSAGES, N_TERMS)
+    weights = bm25.weights(postings)
+    assert bm25.score(query, postings, weights) == pytest.approx(hand_scores(query), abs=1e-5)
+
+
+def test_the_hand_example_ranks_as_a_reader_expects() -> None:
+    postings = bm25.build(PASSAGES, N_TERMS)
+    weights = bm25.weights(postings)
+    # 児童 once in the short p1 beats 児童 once in the longer p0; 保育 alone in p2 beats p1's share.
+    assert list(np.argsort(-bm25.score([2], postings, weights))[:2]) == [1, 0]
+    assert list(np.argsort(-bm25.score([3], postings, weights))[:2]) == [2, 1]
+    assert bm25.idf(np.array([1, 2, 3]), 3) == pytest.approx([math.log(8 / 3), math.log(1.6), math.log1p(0.5 / 3.5)], abs=1e-6)
+
+
+def test_idf_is_never_negative_where_okapi_idf_is() -> None:
+    """The known difference from rank_bm25: Okapi's idf ln((N - df + 0.5) / (df + 0.5)) is zero for
+    a term in half the passages and negative above (rank_bm25 then substitutes epsilon times the
+    mean idf), so a passage can lose score by holding a query word. Lucene's ln(1 + ...) keeps
+    every idf positive and still decreasing in df."""
+    n = 10
+    df = np.arange(1, n + 1)
+    lucene = bm25.idf(df, n)
+    okapi = np.log((n - df + 0.5) / (df + 0.5))
+    assert (lucene > 0).all() and (np.diff(lucene) < 0).all()
+    assert (okapi[df >= n / 2] <= 0).all()
+
+
+def corpus_terms(index: Index) -> tuple[list[list[int]], bm25.Postings, np.ndarray]:
+    """The word postings of the corpus passages, and each passage as the list of its term ids with
+    repeats: the same tokens, for rank_bm25."""
+    field = index.collection("passages").fields["words"]
+    postings = field.postings
+    documents: list[list[int]] = [[] for _ in range(len(postings.lengths))]
+    for term in range(postings.n_terms):
+        start, end = postings.indptr[term], postings.indptr[term + 1]
+        for position, tf in zip(postings.indices[start:end], postings.tfs[start:end]):
+            documents[position] += [term] * int(tf)
+    return documents, postings, field.weights
+
+
+@pytest.fixture(scope="module")
+def corpus(corpus_index: Path) -> Iterator[Index]:
+    index = Index.open(corpus_index)
+    yield index
+    index.close()
+
+
+def test_rank_bm25_ranks_the_corpus_alike_for_terms_in_under_half_the_passages(corpus: Index) -> None:
+    """With the same k1, b and tokens, the term-frequency part of both formulas is identical, and for
+    a term in fewer than half the passages both idfs are positive: one term's scores differ by one
+    constant factor (the ratio of the idfs), so the rankings are the same, passage for passage."""
+    documents, postings, weights = corpus_terms(corpus)
+    oracle = BM25Okapi(documents, k1=bm25.K1, b=bm25.B)
+    n = len(documents)
+    df = postings.df()
+    terms = [t for t in range(postings.n_terms) if 2 <= df[t] < n / 2]
+    assert len(terms) > 200
+    for term in terms[:: max(1, len(terms) // 300)]:
+        ours = bm25.score([term], postings, weights)
+        theirs = oracle.get_scores([term])
+        ratio = bm25.idf(df[term : term + 1], n)[0] / math.log((n - df[term] + 0.5) / (df[term] + 0.5))
+        assert ours == pytest.approx(theirs * ratio, rel=1e-4, abs=1e-5)
+        held = np.flatnonzero(ours > 0)
+        assert list(held[np.argsort(-ours[held], kind="stable")]) == list(held[np.argsort(-theirs[held], kind="stable")])
+
+
+def test_rank_bm25_agrees_on_the_top_of_multi_word_queries(corpus: Index) -> None:
+    """Several words: the two idfs weigh words a little differently, so only the top is compared."""
+    documents, postings, weights = corpus_terms(corpus)
+    oracle = BM25Okapi(documents, k1=bm25.K1, b=bm25.B)
+    vocabulary = corpus.vocabulary("words")
+    for words in (["待機", "児童"], ["農業", "担い手"], ["地域", "協議会"], ["健康", "寿命"]):
+        query = [vocabulary[w] for w in words]
+        ours, theirs = bm25.score(query, postings, weights), oracle.get_scores(query)
+        top_ours, top_theirs = set(np.argsort(-ours)[:5]), set(np.argsort(-theirs)[:5])
+        assert len(top_ours & top_theirs) >= 4, words
+
+
+def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    shutil.copytree(corpus_index, folder, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+    queries = ["待機児童", "農業 担い手", "ＤＸ", "健康寿命", "地域づくり協議会"]
+
+    fresh = Index.open(folder)  # builds the arrays from the term counts, and writes the cache
+    built = {q: [(h.id, h.score) for h in search(fresh, q, 20).hits] for q in queries}
+    arrays = {t: fresh.collection(t) for t in ("passages", "kpis")}
+    cache = folder / CACHE_FOLDER / f"g{fresh.generation}"
+    fresh.close()
+    assert sorted(p.name for p in cache.iterdir()) == ["kpis", "passages"]
+
+    loaded = Index.open(folder)
+    try:
+        for table, collection in arrays.items():
+            again = loaded.collection(table)
+            assert isinstance(again.rowids, np.memmap)  # read from the cache, memory-mapped
+            assert np.array_equal(again.rowids, collection.rowids) and again.kinds == collection.kinds
+            for name in FIELDS:
+                a, b = again.fields[name], collection.fields[name]
+                for part in ("indptr", "indices", "tfs", "lengths"):
+                    assert np.array_equal(getattr(a.postings, part), getattr(b.postings, part))
+                assert np.array_equal(a.weights, b.weights)
+        assert {q: [(h.id, h.score) for h in search(loaded, q, 20).hits] for q in queries} == built
+    finally:
+        loaded.close()
