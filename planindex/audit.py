@@ -34,6 +34,7 @@ AGAINST_YEARS = 2  # consecutive moves against the direction that make a trend
 GOAL_COVERAGE = 0.3  # share of a goal's salient words an activity must report for the goal to count as acted on
 COUNT_WORDS = ("乗降客数", "人数", "件数", "客数", "者数", "世帯数", "組織数", "事業所数", "箇所数", "回数", "校数")
 LABELS = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+WHERE = {"table": "表", "chart title": "グラフの題"}
 BASE_NAME = re.compile(r"^(.*?)\s*【基準値】")
 
 
@@ -108,8 +109,8 @@ def rate_findings(records: CityRecords) -> list[Finding]:
                         records, "達成率", "high", kpi, [kpi["id"]],
                         {"year": point["label"], "target": target, "actual": actual, "reported_rate": rate,
                          "recomputed_rate": round(capped, 1), "direction": kpi["direction"]},
-                        f"{kpi['name']} {point['label']}: 達成率 {rate:g}% is printed, but 目標 {target:g} and 実績 {actual:g} "
-                        f"give {capped:.1f}%.",
+                        f"{kpi['name']} {point['label']}: 達成率は {rate:g}% と記載されていますが、目標 {target:g} と"
+                        f"実績 {actual:g} からは {capped:.1f}% になります。",
                     )
                 )  # fmt: skip
     return out
@@ -135,7 +136,7 @@ def unit_findings(records: CityRecords) -> list[Finding]:
             out.append(
                 _finding(
                     records, "単位", "high", kpi, [kpi["id"]], {"name": kpi["name"], "unit": kpi["unit"]},
-                    f"{kpi['name']} counts people or things, but its unit is %.",
+                    f"{kpi['name']} は人数・件数を数える指標ですが、単位が % になっています。",
                 )
             )  # fmt: skip
     by_measure: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -149,8 +150,8 @@ def unit_findings(records: CityRecords) -> list[Finding]:
             out.append(
                 _finding(
                     records, "単位", "high", twins[0], [k["id"] for k in twins], {k["name"]: k["unit"] for k in twins},
-                    "Twin indicators measure the same thing in different units: "
-                    + ", ".join(f"{k['name']} [{k['unit'] or '-'}]" for k in twins) + ".",
+                    "同じ量を測る対の指標で単位が異なります: "
+                    + "、".join(f"{k['name']} [{k['unit'] or '-'}]" for k in twins) + "。",
                 )
             )  # fmt: skip
     return out
@@ -178,15 +179,15 @@ def heading_findings(records: CityRecords) -> list[Finding]:
             out.append(
                 _finding(
                     records, "見出し", "medium", first_again, [k["id"] for k in kpis], {"heading": heading, "labels": labels},
-                    f"The heading 「{heading}」 appears twice: its KPI numbering restarts at {labels[i]} "
-                    f"(next to {kpis[-1]['name']}), so the second block probably belongs under another heading.",
+                    f"見出し「{heading}」が2回現れます。KPIの番号が {labels[i]} からやり直されており"
+                    f"（{kpis[-1]['name']} など）、後半は別の見出しに属すると考えられます。",
                 )
             )  # fmt: skip
         for i in gaps:
             out.append(
                 _finding(
                     records, "見出し", "low", kpis[0], [k["id"] for k in kpis], {"heading": heading, "labels": labels},
-                    f"KPI numbering under 「{heading}」 jumps from {labels[i - 1]} to {labels[i]}.",
+                    f"「{heading}」のKPI番号が {labels[i - 1]} から {labels[i]} に飛んでいます。",
                 )
             )  # fmt: skip
     return out
@@ -233,7 +234,7 @@ def naming_findings(records: CityRecords) -> list[Finding]:
                 _finding(
                     records, "名称", "medium", kpi_a, sorted({kpi_a["id"], kpi_b["id"]}),
                     {"names": [a, b], "where": [where_a, where_b]},
-                    f"One indicator, two names: 「{a}」 ({where_a}) and 「{b}」 ({where_b}).",
+                    f"同じ指標に2つの名称があります: 「{a}」（{WHERE[where_a]}）と「{b}」（{WHERE[where_b]}）。",
                 )
             )  # fmt: skip
     return out
@@ -262,15 +263,15 @@ def narrative_findings(records: CityRecords) -> list[Finding]:
                 continue
             falling = before is not None and last["rate"] < before["rate"]
             if last["rate"] < WEAK_ACHIEVEMENT:
-                why = f"achievement {last['rate']:g}% in {last['label']}"
-                why += f", down from {before['rate']:g}% in {before['label']}" if falling else ""
+                why = f"{last['label']} の達成率は {last['rate']:g}%"
+                why += f"（{before['label']} の {before['rate']:g}% から低下）" if falling else ""
                 out.append(
                     _finding(
                         records, "進捗と数値", "high", passage, [passage["id"], kpi["id"]],
                         {"narrative": passage["text"], "kpi": kpi["name"], "rate": last["rate"], "year": last["label"],
                          "previous_rate": before["rate"] if before else None},
-                        f"{key} reports 「{passage['text']}」, but its 戦略指標 {kpi['name']} shows {why} "
-                        f"(threshold {WEAK_ACHIEVEMENT:g}%).",
+                        f"{key} の進捗状況は「{passage['text']}」ですが、戦略指標 {kpi['name']} の{why}です"
+                        f"（基準 {WEAK_ACHIEVEMENT:g}%）。",
                     )
                 )  # fmt: skip
     return out
@@ -326,7 +327,7 @@ def goal_matches(index: Index, records: CityRecords) -> tuple[list[GoalMatch], l
         return [], []
     if not activities:
         doc = records.docs[goals[0]["doc_id"]]
-        note = f"{records.city}: {len(goals)} goals and directions, but no report of activities is indexed for this city."
+        note = f"{records.city}: 目標・方向性が {len(goals)} 件ありますが、この市の取り組み状況（報告）は索引にありません。"
         return [], [Finding("計画と報告", "low", doc["id"], doc["title"], goals[0]["page"], [], {"goals": len(goals)}, note, records.city)]
     collection = index.collection("passages")
     rowid_position = {int(r): i for i, r in enumerate(collection.rowids)}
@@ -353,8 +354,8 @@ def goal_matches(index: Index, records: CityRecords) -> tuple[list[GoalMatch], l
                         records, "計画と報告", "medium", passage, [passage["id"], activity["id"]],
                         {"goal": goal, "best_activity": activity["text"][:120], "coverage": round(coverage, 2),
                          "shared_terms": match.shared_terms},
-                        f"No reported activity for the goal 「{goal[:60]}」: the closest 取り組み状況 covers "
-                        f"{coverage:.0%} of its words (threshold {GOAL_COVERAGE:.0%}).",
+                        f"目標「{goal[:60]}」に対応する取り組み状況の報告が見当たりません。最も近い取り組み状況でも"
+                        f"目標の語の {coverage:.0%} しか含みません（基準 {GOAL_COVERAGE:.0%}）。",
                     )
                 )  # fmt: skip
     return matches, findings
@@ -385,13 +386,13 @@ def trend_findings(records: CityRecords) -> list[Finding]:
             if len(run) - 1 < AGAINST_YEARS:
                 continue
             values = " → ".join(f"{p['actual']:g}" for p in run)
-            better = "lower" if kpi["direction"] == "down" else "higher"
+            better = "減少" if kpi["direction"] == "down" else "増加"
             out.append(
                 _finding(
                     records, "傾向", "high" if kpi["kind"] == "戦略指標" else "medium", kpi, [kpi["id"]],
                     {"years": [p["label"] for p in run], "values": [p["actual"] for p in run], "direction": kpi["direction"]},
-                    f"{kpi['name']} moved against its direction ({better} is better) for {len(run) - 1} years in a row: "
-                    f"{values} ({run[0]['label']}–{run[-1]['label']}).",
+                    f"{kpi['name']} は {len(run) - 1} 年連続で望ましくない方向に動いています（{better}が望ましい）: "
+                    f"{values}（{run[0]['label']}–{run[-1]['label']}）。",
                 )
             )  # fmt: skip
     return out

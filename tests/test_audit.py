@@ -61,8 +61,8 @@ def test_no_rate_finding_on_the_corpus(report: rules.AuditReport) -> None:
 
 def test_units_count_with_percent_and_twins(report: rules.AuditReport) -> None:
     texts = " ".join(f.explanation for f in of_rule(report, "単位"))
-    assert "東所沢駅の1日平均乗降客数 counts people or things, but its unit is %" in texts
-    assert "所沢駅の1日平均乗降客数 [人], 東所沢駅の1日平均乗降客数 [%]" in texts
+    assert "東所沢駅の1日平均乗降客数 は人数・件数を数える指標ですが、単位が % になっています。" in texts
+    assert "所沢駅の1日平均乗降客数 [人]、東所沢駅の1日平均乗降客数 [%]" in texts
 
 
 def test_duplicated_heading_under_strategy_4(report: rules.AuditReport) -> None:
