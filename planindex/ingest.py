@@ -9,6 +9,9 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import sys
+from array import array
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -67,7 +70,6 @@ def _event_json(event: Event) -> dict[str, object]:
 
 EventCallback = Callable[[Event], None]
 ProgressCallback = Callable[[str, int, int], None]
-Analyzed = tuple[str, list[str], list[str]]  # normalized text, words, bigrams
 
 
 def input_files(paths: list[Path]) -> tuple[list[Path], list[Event]]:
@@ -97,32 +99,78 @@ def kpi_text(kpi: Kpi) -> str:
     return " ".join([kpi.name, kpi.unit, *kpi.section, *kpi.attributes.values()])
 
 
-def analyze_chunk(texts: list[str]) -> list[Analyzed]:
-    """Normalize and tokenize texts in this process (a worker builds its tagger on first use)."""
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """One field's term counts for a run of texts, in a form that crosses a process boundary
+    cheaply and that the writer turns into index ids with one lookup per distinct term (not per
+    occurrence): the run's distinct terms once, then per text its (local id, count) pairs."""
+
+    distinct: list[str]  # local id → term
+    ids: array  # local ids, text after text
+    counts: array  # aligned with ids
+    sizes: array  # pairs per text
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Normalized texts and their term counts, run after run, in the order of the texts."""
+
+    norms: list[str]
+    runs: list[dict[str, Terms]]  # field name → Terms, per run of texts
+
+
+def analyze_chunk(texts: list[str]) -> Analysis:
+    """Normalize, tokenize and count the terms of texts in this process (a worker builds its own
+    tagger on first use). Everything per occurrence happens here, in parallel."""
     tok = tokenizer()
-    out = []
-    for text in texts:
-        norm = normalize(text)
-        out.append((norm, tok.words(norm), bigrams(norm)))
-    return out
+    norms = [normalize(text) for text in texts]
+    runs = {}
+    for name, analyzer in (("words", tok.words), ("grams", bigrams)):
+        local: dict[str, int] = {}
+        ids, counts, sizes = array("i"), array("i"), array("i")
+        for norm in norms:
+            counted = Counter(analyzer(norm))
+            ids.extend(local.setdefault(term, len(local)) for term in counted)
+            counts.extend(counted.values())
+            sizes.append(len(counted))
+        runs[name] = Terms(list(local), ids, counts, sizes)
+    return Analysis(norms, [runs])
 
 
-def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> list[Analyzed]:
+def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Analysis:
     """analyze_chunk over every text, in worker processes when there are many.
 
-    Workers are spawned, not forked: a fork copies the parent's threads' locks (the progress bar
-    runs a thread), and Python 3.12 warns about it."""
+    On Linux the workers are forked: they start in a fraction of a second and, unlike spawned
+    ones, do not import the caller's main module again, so that a script calling ingest() needs
+    no `if __name__ == "__main__"` guard. They only tokenize: neither the open database nor the
+    progress bar's thread is touched in them. Elsewhere fork is unsafe or absent, so they are
+    spawned (and the usual guard applies)."""
     workers = min(os.cpu_count() or 1, -(-len(texts) // CHUNK))
     if len(texts) < PARALLEL_FROM or workers < 2:
         return analyze_chunk(texts)
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    out: list[Analyzed] = []
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    whole = Analysis([], [])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for part in pool.map(analyze_chunk, chunks):
-            out += part
+            whole.norms.extend(part.norms)
+            whole.runs.extend(part.runs)
             if on_progress:
-                on_progress(f"analyzing {len(texts)} texts", len(out), len(texts))
-    return out
+                on_progress(f"analyzing {len(texts)} texts", len(whole.norms), len(texts))
+    return whole
+
+
+def _packed(store: Store, analysis: Analysis) -> dict[str, list[bytes]]:
+    """Give every new term an id, then each text's term counts as stored: field → bytes per text."""
+    packed: dict[str, list[bytes]] = {}
+    for name in FIELDS:
+        vocab = store.vocabulary(name)
+        store.intern(name, itertools.chain.from_iterable(run[name].distinct for run in analysis.runs), vocab)
+        packed[name] = []
+        for run in analysis.runs:
+            terms = run[name]
+            packed[name] += pack_counts(array("q", map(vocab.__getitem__, terms.distinct)), terms.ids, terms.counts, terms.sizes)
+    return packed
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +214,7 @@ def _taken_ids(store: Store, item: _Input, replaced: set[str], claimed: dict[str
     return [i for i in ids if i in holders and holders[i] not in own]
 
 
-def _write(store: Store, inputs: list[_Input], analyzed: list[Analyzed]) -> list[Event]:
+def _write(store: Store, inputs: list[_Input], analysis: Analysis) -> list[Event]:
     """Every input in one transaction: a kill at any point leaves the index as it was."""
     events: list[Event] = []
     with store.transaction():
@@ -186,19 +234,17 @@ def _write(store: Store, inputs: list[_Input], analyzed: list[Analyzed]) -> list
             accepted.append((item, replaced))
         if not accepted:
             return events
-        vocab = {f: store.vocabulary(f) for f in FIELDS}
-        for position, name in enumerate(FIELDS, start=1):
-            terms = (a[position] for item, _ in accepted for a in analyzed[item.start : item.end])
-            store.intern(name, itertools.chain.from_iterable(terms), vocab[name])
+        # Terms of every text get ids, a refused input's included: an unused term costs one row.
+        packed = _packed(store, analysis)
         for item, replaced in accepted:
             for doc_id in replaced:
                 store.delete_document(doc_id)
-            events += _put(store, item, analyzed, vocab, "replaced" if replaced else "added")
+            events += _put(store, item, analysis.norms, packed, "replaced" if replaced else "added")
         relink(store)  # a new report can link to an old plan of the same city: links are per city
     return events
 
 
-def _put(store: Store, item: _Input, analyzed: list[Analyzed], vocab: dict[str, dict[str, int]], status: str) -> list[Event]:
+def _put(store: Store, item: _Input, norms: list[str], packed: dict[str, list[bytes]], status: str) -> list[Event]:
     events = []
     position = item.start
     for extraction in item.extractions:
@@ -206,13 +252,11 @@ def _put(store: Store, item: _Input, analyzed: list[Analyzed], vocab: dict[str, 
         store.delete_document(doc.id)
         store.put_document(doc.id, doc.to_json())
         for table, records in (("passages", extraction.passages), ("kpis", extraction.kpis)):
-            texts = analyzed[position : position + len(records)]
+            span = slice(position, position + len(records))
             position += len(records)
-            words = pack_counts([a[1] for a in texts], vocab["words"])
-            grams = pack_counts([a[2] for a in texts], vocab["grams"])
             rows = [
-                (r.id, doc.id, getattr(r, "kind", "KPI") if table == "passages" else "KPI", r.to_json(), a[0], w, g)
-                for r, a, w, g in zip(records, texts, words, grams)
+                (r.id, doc.id, getattr(r, "kind", "KPI") if table == "passages" else "KPI", r.to_json(), norm, words, grams)
+                for r, norm, words, grams in zip(records, norms[span], packed["words"][span], packed["grams"][span])
             ]
             store.put_records(table, rows)
         events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))

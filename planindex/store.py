@@ -12,7 +12,7 @@ import itertools
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,18 +44,17 @@ CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
 
-def pack_counts(term_lists: list[list[str]], ids: dict[str, int]) -> list[bytes]:
-    """Each record's terms (with repeats) → bytes of its sorted unique term ids followed by their
-    counts (int32). One sort over every record at once: a sort per record costs more than the
-    tokenizer at 50k passages."""
-    sizes = np.fromiter(map(len, term_lists), dtype=np.int64, count=len(term_lists))
-    flat = np.fromiter(map(ids.__getitem__, itertools.chain.from_iterable(term_lists)), dtype=np.int64, count=int(sizes.sum()))
-    owners = np.repeat(np.arange(len(term_lists), dtype=np.int64), sizes)
-    keys, counts = np.unique((owners << 32) | flat, return_counts=True)  # by record, then by term id
-    term_ids = (keys & 0xFFFFFFFF).astype(np.int32)
-    counts = counts.astype(np.int32)
-    bounds = np.searchsorted(keys >> 32, np.arange(len(term_lists) + 1))
-    return [term_ids[a:b].tobytes() + counts[a:b].tobytes() for a, b in itertools.pairwise(bounds.tolist())]
+def pack_counts(term_ids: Sequence[int], local_ids: Sequence[int], counts: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
+    """Records given as runs of (local term id, count) pairs, `sizes` pairs each, → per record the
+    bytes of its sorted index term ids (term_ids[local id]) followed by their counts (int32).
+    One sort over every record at once: a sort per record costs more than the tokenizer."""
+    sizes_ = np.asarray(sizes, dtype=np.int64)
+    terms = np.asarray(term_ids, dtype=np.int64)[np.asarray(local_ids, dtype=np.int64)]
+    owners = np.repeat(np.arange(len(sizes_), dtype=np.int64), sizes_)
+    order = np.lexsort((terms, owners))  # by record, then by term id
+    sorted_terms, sorted_counts = terms[order].astype(np.int32), np.asarray(counts, dtype=np.int32)[order]
+    bounds = np.concatenate([[0], np.cumsum(sizes_)]).tolist()
+    return [sorted_terms[a:b].tobytes() + sorted_counts[a:b].tobytes() for a, b in itertools.pairwise(bounds)]
 
 
 def unpack_counts(blob: bytes) -> tuple[np.ndarray, np.ndarray]:

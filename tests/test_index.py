@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from planindex import ingest as ingest_module
 from planindex.errors import IndexMismatch
 from planindex.index import Index
 from planindex.ingest import ingest
@@ -173,6 +174,18 @@ def test_an_index_made_again_beside_a_stale_cache_does_not_read_it(index_copy: P
     assert index_state_generation(index_copy) == 1
     hits = ranked(index_copy)["待機児童"]
     assert hits and all(i.startswith("s0000") for i, _ in hits)
+
+
+def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of texts analyzed apart, each with its own local term ids, must come out as one
+    process makes them: the same term ids, counts and rows."""
+    source = write_passages(tmp_path / "p.jsonl", ["待機児童の解消に努めます。", "農業の担い手を育てます。", "公園を整備します。"], 40)
+    ingest([source], tmp_path / "one")
+    monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ingest_module, "CHUNK", 7)  # six runs, the last one short
+    ingest([source], tmp_path / "many")
+    one, many = index_state(tmp_path / "one").rows, index_state(tmp_path / "many").rows
+    assert one["terms"] == many["terms"] and one["passages"] == many["passages"]
 
 
 # --- crash safety --------------------------------------------------------------------------
