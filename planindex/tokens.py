@@ -85,6 +85,11 @@ class Tokenizer:
             out.append(Token(term, start, end, pos1 in NOUN_POS))
         return _merge_alphanumerics(out, normalized)
 
+    def surfaces(self, text: str) -> list[str]:
+        """Every MeCab surface form of the text, nothing normalized or dropped: the tokens a new
+        user feeds rank-bm25 first, kept here as the evaluation's baseline."""
+        return [word.surface for word in self._tagger(text)]
+
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
         """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
         inside it, so that a query naming part of a compound still meets it."""
