@@ -70,24 +70,27 @@ class SearchResult:
 
 
 def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
-    """BM25 evidence for one typed term: its words, and its bigrams where words fall short."""
+    """BM25 evidence for one typed term: the sum over its words found in the index, plus its bigrams
+    in the passages that hold every one of them (a substring that crosses word boundaries).
+
+    Words missing from the index are skipped rather than voiding the term: a compound typed whole
+    (障害者支援) or a question brings words no passage has, and its other words still count."""
     words = collection.fields["words"]
     grams = collection.fields["grams"]
-    word_ids = index.term_ids("words", list(term.words))
-    known = bool(term.words) and len(word_ids) == len(set(term.words))
+    word_ids = sorted(set(index.term_ids("words", list(term.words))))
     scores = np.zeros(len(collection), np.float32)
-    if known:
-        bm25.score(word_ids, words.postings, words.weights, scores)
-    gram_ids = index.term_ids("grams", list(term.grams))
+    bm25.score(word_ids, words.postings, words.weights, scores)
+    gram_ids = sorted(set(index.term_ids("grams", list(term.grams))))
     if term.grams and len(gram_ids) == len(set(term.grams)):
         gram_scores = bm25.score(gram_ids, grams.postings, grams.weights)
         # every bigram must be present for a substring match: keep passages that have them all
         present = np.zeros(len(collection), np.int16)
-        for gid in set(gram_ids):
+        for gid in gram_ids:
             start, end = grams.postings.indptr[gid], grams.postings.indptr[gid + 1]
             present[grams.postings.indices[start:end]] += 1
-        gram_scores[present < len(set(gram_ids))] = 0
-        weight = GRAM_WEIGHT if known and len(term.norm) > SHORT_TERM else 1.0
+        gram_scores[present < len(gram_ids)] = 0
+        # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
+        weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
         scores += weight * gram_scores
     return scores
 
