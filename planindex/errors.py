@@ -12,6 +12,8 @@
     ├── IndexError_                the on-disk index cannot be used
     │   ├── IndexMissing           no index at that folder yet
     │   ├── IndexMismatch          built by another version of planindex, tokenizer or normalization
+    │   ├── IndexDamaged           the database file is not a readable planindex index
+    │   ├── IndexBusy              another process kept the index locked for writing too long
     │   └── UnknownRecord          no document, passage or KPI with that id
     └── QueryError                 a search query that cannot be run (empty, binary, too long)
 
@@ -74,6 +76,14 @@ class IndexMissing(IndexError_):
 
 class IndexMismatch(IndexError_):
     """The index was built by another version of planindex, the tokenizer or the normalization."""
+
+
+class IndexDamaged(IndexError_):
+    """The database file is not a readable planindex index."""
+
+
+class IndexBusy(IndexError_):
+    """Another process kept the index locked for writing too long."""
 
 
 class UnknownRecord(IndexError_):

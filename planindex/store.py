@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from planindex.errors import IndexMismatch, IndexMissing, UnknownRecord
+from planindex.errors import IndexBusy, IndexDamaged, IndexError_, IndexMismatch, IndexMissing, UnknownRecord
 
 DB_NAME = "planindex.db"
+BUSY_TIMEOUT = 30  # seconds a writer waits for another writer before giving up
 CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
 SCHEMA_VERSION = "1"
 SCHEMA = """
@@ -63,6 +64,15 @@ def unpack_counts(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     return data[:half], data[half:]
 
 
+def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
+    name = getattr(exc, "sqlite_errorname", "")
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return IndexDamaged(f"{path} is not a readable planindex index ({exc}): delete {path.parent} and ingest again")
+    if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return IndexBusy(f"another process holds the index in {path.parent} ({exc}): run this again when it ends")
+    return IndexError_(f"cannot open the index {path} ({exc})")
+
+
 class Store:
     def __init__(self, folder: Path, connection: sqlite3.Connection) -> None:
         self.folder = folder
@@ -81,11 +91,15 @@ class Store:
         if not path.exists() and not create:
             raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
         folder.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
         store = cls(folder, db)
-        manifest = store.manifest()
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            manifest = store.manifest()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise _open_error(path, exc) from exc
         if not manifest and not create:
             db.close()
             raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
@@ -122,7 +136,12 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One write transaction: all of it lands, or none of it does. One that changed no row is
         rolled back: it is not a new generation, and the index stays byte for byte as it was."""
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # only "database is locked" can happen here
+            raise IndexBusy(
+                f"another process has been writing to the index in {self.folder} for {BUSY_TIMEOUT} s ({exc}): run this again when it ends"
+            ) from exc
         changes = self.db.total_changes
         try:
             if self._layout is not None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from planindex import ingest as ingest_module
-from planindex.errors import IndexMismatch
+from planindex import store as store_module
+from planindex.errors import IndexBusy, IndexMismatch
 from planindex.index import Index
 from planindex.ingest import ingest
 from planindex.search import search
@@ -186,6 +187,28 @@ def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, 
     ingest([source], tmp_path / "many")
     one, many = index_state(tmp_path / "one").rows, index_state(tmp_path / "many").rows
     assert one["terms"] == many["terms"] and one["passages"] == many["passages"]
+
+
+def test_a_file_that_is_not_an_index_is_one_line_for_every_command(tmp_path: Path) -> None:
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / DB_NAME).write_bytes(b"not a database, whatever its name says" * 100)
+    for args in (["search", "待機児童"], ["docs"], ["ingest", str(PDFS["hyoka"])]):
+        assert_one_line_error(run_cli(*args, "--index", tmp_path / "index"), "not a readable planindex index", "delete")
+
+
+def test_a_writer_waiting_too_long_for_another_gives_up_with_a_clear_error(
+    index_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT", 0.2)
+    other = sqlite3.connect(index_copy / DB_NAME, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        source = write_passages(tmp_path / "p.jsonl", ["公園を整備します。"], 3)
+        with pytest.raises(IndexBusy, match="another process"):
+            ingest([source], index_copy)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
 
 
 # --- crash safety --------------------------------------------------------------------------
