@@ -75,9 +75,9 @@ def ingest_event(event: Any) -> None:
     elif event.status == "unchanged":
         console.print(f"[{style}]unchanged[/] {escape(event.path)}")
     else:
+        name = event.path.rsplit("/", 1)[-1]
         console.print(
-            f"[{style}]{event.status:8}[/] {escape(event.path)}  [dim]{event.doc_id}[/]  "
-            f"{event.passages} passages, {event.kpis} KPIs  {escape(event.message)}"
+            f"[{style}]{event.status:8}[/] {escape(name)}  {event.passages} passages, {event.kpis} KPIs  [dim]{escape(event.message)}[/]"
         )
 
 
