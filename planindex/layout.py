@@ -94,15 +94,19 @@ def _lines(runs: Iterable[TextRun]) -> list[list[TextRun]]:
     """Group runs into visual lines, top to bottom, each left to right. A vertical run is a line
     of its own, placed by its top; vertical runs side by side read right to left."""
     lines: list[list[TextRun]] = []
-    for run in sorted(runs, key=lambda r: ((r.y0 + r.y1) / 2, r.x0)):
-        if lines and not run.vertical and not lines[-1][-1].vertical and _same_line(lines[-1][-1], run):
+    last: TextRun | None = None
+    for run in sorted(runs, key=lambda r: (r.y0 + r.y1, r.x0)):
+        if last is not None and not run.vertical and not last.vertical and _same_line(last, run):
             lines[-1].append(run)
         else:
             lines.append([run])
+        last = run
+    keyed = []
     for line in lines:
         line.sort(key=lambda r: r.x0)
-    lines.sort(key=lambda line: (min(r.y0 for r in line), -line[0].x0 if line[0].vertical else line[0].x0))
-    return lines
+        keyed.append(((min(r.y0 for r in line), -line[0].x0 if line[0].vertical else line[0].x0), line))
+    keyed.sort(key=lambda k: k[0])
+    return [line for _, line in keyed]
 
 
 def _is_latin(ch: str) -> bool:
@@ -151,8 +155,8 @@ def _text_of(runs: list[TextRun], right_edge: float) -> tuple[str, float]:
 
 
 def _bbox(runs: Iterable[TextRun]) -> BBox:
-    runs = list(runs)
-    return min(r.x0 for r in runs), min(r.y0 for r in runs), max(r.x1 for r in runs), max(r.y1 for r in runs)
+    _, x0, y0, x1, y1, *_ = zip(*runs)
+    return min(x0), min(y0), max(x1), max(y1)
 
 
 @dataclass(slots=True)
@@ -165,14 +169,8 @@ class _Piece:
     x1: float
     y1: float
     size: float
-
-    @property
-    def text(self) -> str:
-        return _join_runs(self.runs)
-
-    @property
-    def is_value(self) -> bool:
-        return bool(FIGURES.match(self.text))
+    text: str
+    is_value: bool  # figures only: a count, a share, a score
 
 
 def _pieces(line: list[TextRun], gap: float) -> list[_Piece]:
@@ -184,7 +182,11 @@ def _pieces(line: list[TextRun], gap: float) -> list[_Piece]:
         if space > gap * large or (space > SPACE_GAP * small and small < 0.75 * large):
             groups.append([])
         groups[-1].append(run)
-    return [_Piece(g, *_bbox(g), max(r.size for r in g)) for g in groups]
+    pieces = []
+    for g in groups:
+        text = _join_runs(g)
+        pieces.append(_Piece(g, *_bbox(g), max(r.size for r in g), text, bool(FIGURES.match(text))))
+    return pieces
 
 
 # --- tables from rules -----------------------------------------------------------------------
