@@ -406,10 +406,10 @@ def _zone_table(zone: list[list[_Piece]], value_left: float, page: int) -> Table
 def _segments(lines: list[list[_Piece]]) -> list[list[_Piece]]:
     """Cut lines at column gutters; pieces of a line not cut apart stay one segment of text.
 
-    A gap is a gutter when it is very wide, or when the lines just above and below leave it
-    empty too: two columns of prose set close together (a slide's text beside its notes), or
-    two headings side by side. A gap that the next line's text runs across is only spacing
-    inside one column (問２ and its question).
+    A gap is a gutter when it is very wide, or when a line just above or below has text on both
+    sides of it and none runs across it: two columns of prose set close together (a slide's text
+    beside its notes). A gap that a neighbouring line runs across, or a gap in a line standing
+    alone, is only spacing inside one column (問２ and its question).
     """
     out: list[list[_Piece]] = []
     for i, line in enumerate(lines):
@@ -423,7 +423,8 @@ def _segments(lines: list[list[_Piece]]) -> list[list[_Piece]]:
             a, b = segment[-1].x1, piece.x0
             mid = (a + b) / 2
             crossed = any(p.x0 < mid < p.x1 for other in neighbours for p in other)
-            if b - a > COLUMN_GAP * piece.size or not crossed:
+            beside = any(other[0].x0 < mid < other[-1].x1 for other in neighbours)
+            if b - a > COLUMN_GAP * piece.size or (beside and not crossed):
                 out.append(segment)
                 segment = []
             segment.append(piece)
