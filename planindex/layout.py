@@ -406,25 +406,22 @@ def _zone_table(zone: list[list[_Piece]], value_left: float, page: int) -> Table
 def _segments(lines: list[list[_Piece]]) -> list[list[_Piece]]:
     """Cut lines at column gutters; pieces of a line not cut apart stay one segment of text.
 
-    A gap is a gutter when it is very wide, or when a line just above or below has text on both
-    sides of it and none runs across it: two columns of prose set close together (a slide's text
-    beside its notes). A gap that a neighbouring line runs across, or a gap in a line standing
-    alone, is only spacing inside one column (問２ and its question).
+    A gap is a gutter when it is very wide, or when the lines just above and below leave it
+    empty while the text left of it goes on: two columns of prose set close together (a slide's
+    text beside its notes). A gap that a neighbouring line runs across, or with nothing left of
+    it above or below, is spacing inside one column (問２ hanging before its question).
     """
     out: list[list[_Piece]] = []
     for i, line in enumerate(lines):
-        neighbours = [
-            other
-            for other in (lines[i - 1] if i else None, lines[i + 1] if i + 1 < len(lines) else None)
-            if other and abs(other[0].y0 - line[0].y0) <= 2 * max(p.size for p in line)
-        ]
+        reach = 2 * max(p.size for p in line)
+        neighbours = [other for other in lines[max(i - 3, 0) : i + 4] if other is not line and abs(other[0].y0 - line[0].y0) <= reach]
         segment = [line[0]]
         for piece in line[1:]:
             a, b = segment[-1].x1, piece.x0
             mid = (a + b) / 2
             crossed = any(p.x0 < mid < p.x1 for other in neighbours for p in other)
-            beside = any(other[0].x0 < mid < other[-1].x1 for other in neighbours)
-            if b - a > COLUMN_GAP * piece.size or (beside and not crossed):
+            left_column = any(other[0].x0 < mid for other in neighbours)
+            if b - a > COLUMN_GAP * piece.size or (left_column and not crossed):
                 out.append(segment)
                 segment = []
             segment.append(piece)
