@@ -32,6 +32,7 @@ class Text:
     y: float  # baseline
     text: str
     size: float = 9.0
+    rotate: int = 0  # 90: written bottom to top, as a vertical label of a cell may be
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ def _grid(xs: list[float], ys: list[float]) -> list[Line]:
 
 def _sheet() -> list[list[Op]]:
     """One 進捗管理表 page as cells: each inner list is one cell's (or heading's) drawing ops, in
-    reading order. A 総括表 item table whose 項目 labels are written vertically, one glyph per line,
-    and a KPI table with R1..R5 and 単位 columns."""
+    reading order. A 総括表 item table whose 項目 labels are written vertically (one glyph per
+    line, or rotated text), and a KPI table with R1..R5 and 単位 columns."""
     cells: list[list[Op]] = [
         [Text(40, 40, "令和5年度 総合戦略進捗管理表", 18)],
         [Text(40, 62, "戦略方針(2)産業の力をＵＰ", 14)],
@@ -79,7 +80,9 @@ def _sheet() -> list[list[Op]]:
         ),
     ]
     for top, row in zip(ys[1:], rows):
-        cells += [_cell(x, top, lines) for x, lines in zip(xs, row)]
+        cells += [_cell(x, top, lines) for x, lines in zip(xs[1:], row[1:])]
+    cells.append(_cell(xs[0], ys[1], rows[0][0]))
+    cells.append([Text(xs[0] + 16, ys[2] + 40, "".join(rows[1][0]), rotate=90)])
     cells.append(_grid(xs, ys))
     xs, ys = [40, 320, 400, 480, 560, 640, 720, 800], [280, 300, 320, 340]
     kpis = [
@@ -111,7 +114,7 @@ def _render(path: Path, cells: list[list[Op]], order: str) -> Path:
     page.insert_font(fontname="F0", fontbuffer=FONT.buffer)
     for op in ops:
         if isinstance(op, Text):
-            page.insert_text((op.x, op.y), op.text, fontname="F0", fontsize=op.size)
+            page.insert_text((op.x, op.y), op.text, fontname="F0", fontsize=op.size, rotate=op.rotate)
         else:
             page.draw_line((op.x0, op.y0), (op.x1, op.y1), width=0.5)
     doc.save(path)
