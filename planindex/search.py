@@ -15,7 +15,8 @@ from planindex.query import Query, Term, parse
 from planindex.snippets import Segment, marked, snippet
 
 SHORT_TERM = 3  # characters: below this a morphological token is unreliable, bigrams decide too
-GRAM_WEIGHT = 0.5  # bigram evidence added to word evidence, for substrings that cross words
+GRAM_WEIGHT = 0.5  # bigram evidence of a substring match (every bigram of the term), beside word evidence
+PARTIAL_GRAM_WEIGHT = 0.3  # bigram evidence of a partial match (some of its bigrams), a tie-breaker below words
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,29 +71,40 @@ class SearchResult:
 
 
 def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
-    """BM25 evidence for one typed term: the sum over its words found in the index, plus its bigrams
-    in the passages that hold every one of them (a substring that crosses word boundaries).
-
-    Words missing from the index are skipped rather than voiding the term: a compound typed whole
-    (障害者支援) or a question brings words no passage has, and its other words still count."""
+    """BM25 evidence for one typed term, from three sources:
+    - its words found in the index, summed (a word missing from the index is skipped rather than
+      voiding the term: a compound typed whole, 障害者支援, or a question brings words no passage has);
+    - its bigrams, in the passages that hold every one of them: a substring that crosses word
+      boundaries, or a short term MeCab splits differently in a query and in a passage;
+    - its kanji and kana bigrams anywhere, at a lower weight: a partial match (空き家 meets 空き店舗,
+      行財政 meets 財政), which ranks a passage that shares part of a word above one that shares none."""
     words = collection.fields["words"]
     grams = collection.fields["grams"]
     word_ids = sorted(set(index.term_ids("words", list(term.words))))
     scores = np.zeros(len(collection), np.float32)
     bm25.score(word_ids, words.postings, words.weights, scores)
-    gram_ids = sorted(set(index.term_ids("grams", list(term.grams))))
-    if term.grams and len(gram_ids) == len(set(term.grams)):
-        gram_scores = bm25.score(gram_ids, grams.postings, grams.weights)
-        # every bigram must be present for a substring match: keep passages that have them all
+    partial_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if _partial_gram(g)])))
+    other_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if not _partial_gram(g)])))
+    partial_scores = bm25.score(partial_ids, grams.postings, grams.weights)
+    scores += PARTIAL_GRAM_WEIGHT * partial_scores
+    if term.grams and len(partial_ids) + len(other_ids) == len(set(term.grams)):
+        gram_ids = partial_ids + other_ids
         present = np.zeros(len(collection), np.int16)
         for gid in gram_ids:
             start, end = grams.postings.indptr[gid], grams.postings.indptr[gid + 1]
             present[grams.postings.indices[start:end]] += 1
-        gram_scores[present < len(gram_ids)] = 0
+        substring = present == len(gram_ids)
+        gram_scores = bm25.score(other_ids, grams.postings, grams.weights, partial_scores.copy())
         # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
         weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
-        scores += weight * gram_scores
+        scores[substring] += weight * gram_scores[substring]
     return scores
+
+
+def _partial_gram(gram: str) -> bool:
+    """A bigram that means something on its own: two kanji or kana (空き of 空き家 and 空き店舗). Two
+    Latin letters do not: the "or" of forest would meet every "for" and "report"."""
+    return not any(ch.isascii() for ch in gram)
 
 
 def rank(index: Index, collection: Collection, query: Query) -> np.ndarray:
