@@ -112,8 +112,10 @@ def main() -> None:
         "",
         f"Full extraction is **{statistics.median(ratios):.2f}x** the floor's time (CPU time; "
         f'{ratios[0]:.2f}–{ratios[-1]:.2f} over the repetitions; goal: within 3x). `floor` is `page.get_text("dict")` '
-        "on every page; `read` is planindex.pdf alone (glyphs without images, drawings, rules); `extract` is "
-        "`planindex.extract.extract()`: read, layout and parsers.",
+        "on every page; `read` is planindex.pdf alone (glyphs, drawings, rules); `extract` is "
+        "`planindex.extract.extract()`: read, layout and parsers. Where the time goes: planindex has MuPDF "
+        "interpret each page twice, once for the glyphs (the text trace) and once for the drawings that give "
+        "the rules, together about 1.2x the floor; the rest is Python (runs from glyphs, the layout, the parsers).",
         "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, Linux {info['kernel']}; "
         f"Python {platform.python_version()}, PyMuPDF {versions('pymupdf')['pymupdf']} (MuPDF {pymupdf.mupdf_version}); "
