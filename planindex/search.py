@@ -83,11 +83,19 @@ def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
     word_ids = sorted(set(index.term_ids("words", list(term.words))))
     scores = np.zeros(len(collection), np.float32)
     bm25.score(word_ids, words.postings, words.weights, scores)
+    if len(term.norm) == 1:
+        # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).
+        # A scan of the bigram vocabulary, paid only by one-character queries.
+        holding = [gid for gram, gid in index.vocabulary("grams").items() if term.norm in gram]
+        return bm25.score(holding, grams.postings, grams.weights, scores)
     partial_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if _partial_gram(g)])))
     other_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if not _partial_gram(g)])))
     partial_scores = bm25.score(partial_ids, grams.postings, grams.weights)
     scores += PARTIAL_GRAM_WEIGHT * partial_scores
-    if term.grams and len(partial_ids) + len(other_ids) == len(set(term.grams)):
+    # Latin letters and digits are split at script boundaries, the same way in a query and a passage:
+    # a known ASCII word needs no substring match, which would find DV inside DVD and PR inside PRO.
+    ascii_word = bool(word_ids) and term.norm.isascii()
+    if term.grams and not ascii_word and len(partial_ids) + len(other_ids) == len(set(term.grams)):
         gram_ids = partial_ids + other_ids
         present = np.zeros(len(collection), np.int16)
         for gid in gram_ids:
