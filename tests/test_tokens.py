@@ -1,0 +1,152 @@
+"""Table-driven tests of planindex.tokens, in the manner of fugashi's WAKATI_TESTS: raw text in,
+index terms out, through the same normalize → tokenize path that passages and queries take.
+
+The tables hold for unidic-lite 1.0.8 (UniDic 2.1.2), the version pyproject.toml pins: another
+dictionary may split or tag words differently, and test_the_tables_hold_for_the_pinned_dictionary
+says so in one line before the tables fail one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from planindex.index import Index
+from planindex.normalize import normalize
+from planindex.search import search
+from planindex.tokens import analyze, bigrams, tokenizer
+
+UNIDIC_LITE = "1.0.8"
+
+# (text, content words in order): particles, auxiliaries (ます, た, たい), symbols and the light verbs
+# する/なる are dropped; what is left is what a planner would search for.
+CONTENT_WORDS = [
+    ("待機児童を解消します。", ["待機", "児童", "解消"]),
+    ("適切な指導を行う", ["適切", "指導", "行う"]),
+    ("多様な主体と連携", ["多様", "主体", "連携"]),
+    ("こどもと若者", ["こども", "若者"]),
+    ("「音まち」推奨制度", ["音", "まち", "推奨", "制度"]),
+    ("（１）まちの魅力をＵＰ", ["1", "まち", "魅力", "up"]),
+    ("いじめ", ["いじめ"]),
+]
+
+# Latin letters and digits survive as words (lower-cased by normalization), kept whole when UniDic
+# splits them (covid + 19), and full-width forms meet half-width ones.
+ALPHANUMERICS = [
+    ("ＤＸ推進", ["dx", "推進"]),
+    ("SNSで情報発信", ["sns", "情報", "発信"]),
+    ("ICTを活用した授業", ["ict", "活用", "授業"]),
+    ("防犯灯のLED化", ["防犯", "灯", "led", "化"]),
+    ("KPIの達成状況", ["kpi", "達成", "状況"]),
+    ("都市高速鉄道１２号線", ["都市", "高速", "鉄道", "12", "号", "線"]),
+    ("covid19", ["covid19"]),
+    ("1,830人", ["1830", "人"]),
+]
+
+# Nouns keep their written form: UniDic's lemma would turn ひと into 一 (one) and a place name into
+# its katakana reading, merging words a planner keeps apart.
+SURFACE_NOT_LEMMA = [
+    ("まち・ひと・しごと創生", ["まち", "ひと", "しごと", "創生"]),
+    ("ひとり親家庭", ["ひとり親", "家庭"]),
+    ("三ケ島工業団地", ["三ヶ島", "工業", "団地"]),
+    ("取組を推進", ["取組", "推進"]),
+]
+
+# Verbs and adjectives by their written base form (orthBase), so that every inflection meets.
+VERBS_BY_BASE_FORM = [
+    ("子育て支援を進めた", ["子育て", "支援", "進める"]),
+    ("進めています", ["進める"]),
+    ("取り組んだ", ["取り組む"]),
+    ("歩きたくなるまちなか", ["歩く", "まちなか"]),
+    ("新しい交通手段", ["新しい", "交通", "手段"]),
+]
+
+# A compound noun is indexed whole, by its parts and by each pair of adjacent parts, so that a query
+# naming the whole, a part or a pair meets it.
+COMPOUNDS = [
+    (
+        "地域づくり協議会",
+        ["地域", "づくり", "協議", "会", "地域づくり", "づくり協議", "協議会", "地域づくり協議会"],
+    ),
+    ("待機児童", ["待機", "児童", "待機児童"]),
+    ("障害者支援", ["障害", "者", "支援", "障害者", "者支援", "障害者支援"]),
+    ("三ヶ島工業団地", ["三ヶ島", "工業", "団地", "三ヶ島工業", "工業団地", "三ヶ島工業団地"]),
+    ("ＤＸ推進", ["dx", "推進", "dx推進"]),
+    ("適切な指導", ["適切", "指導"]),  # な stands between: not a compound
+]
+
+# Character bigrams of the normalized text, spaces and symbols removed; a lone character stands alone.
+BIGRAMS = [
+    ("待機児童", ["待機", "機児", "児童"]),
+    ("ＤＸ 推進", ["dx", "x推", "推進"]),
+    ("市", ["市"]),
+    ("三ケ島", ["三ヶ", "ヶ島"]),
+    ("・", []),
+]
+
+
+def content_words(text: str) -> list[str]:
+    return [token.term for token in tokenizer().tokens(normalize(text))]
+
+
+def test_the_tables_hold_for_the_pinned_dictionary() -> None:
+    assert metadata.version("unidic-lite") == UNIDIC_LITE, "the tables below were written for unidic-lite 1.0.8"
+
+
+@pytest.mark.parametrize(("text", "expected"), CONTENT_WORDS + ALPHANUMERICS + SURFACE_NOT_LEMMA + VERBS_BY_BASE_FORM)
+def test_content_words(text: str, expected: list[str]) -> None:
+    assert content_words(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), COMPOUNDS)
+def test_compounds_are_indexed_whole_and_by_their_parts(text: str, expected: list[str]) -> None:
+    assert analyze(text)[0] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), BIGRAMS)
+def test_bigrams(text: str, expected: list[str]) -> None:
+    assert bigrams(normalize(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "passage"),
+    [
+        ("域づく", "地域づくり協議会"),  # cuts two words in half: no word of the query is a word of the passage
+        ("り協議", "地域づくり協議会"),
+        ("島工", "三ヶ島工業団地"),
+        ("三ケ島工", "三ヶ島工業団地"),  # ケ and ヶ meet: bigrams are taken after normalization
+    ],
+)
+def test_a_substring_has_every_bigram_in_the_passage(query: str, passage: str) -> None:
+    assert set(analyze(query)[1]) <= set(analyze(passage)[1])
+
+
+def test_a_substring_across_words_is_not_a_word_of_the_passage() -> None:
+    assert not set(analyze("域づく")[0]) & set(analyze("地域づくり協議会")[0])
+
+
+@pytest.fixture(scope="module")
+def corpus(corpus_index: Path) -> Iterator[Index]:
+    index = Index.open(corpus_index)
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize(("query", "expected"), [("島", "三ヶ島"), ("茶", "狭山茶"), ("域づく", "地域づくり"), ("ＤＸ", "dx")])
+def test_short_and_substring_queries_find_their_passages(corpus: Index, query: str, expected: str) -> None:
+    """A one-character query, a substring across words and a two-letter word find every passage that
+    holds them, ranked above the passages that share only part of them."""
+    hits = search(corpus, query, k=1000).hits
+    holds = [normalize(query) in normalize(f"{hit.item}\n{hit.text}") for hit in hits]  # the item is indexed too
+    holders = sum(normalize(query) in norm for (norm,) in corpus.store.db.execute("SELECT norm FROM passages"))
+    assert sum(holds) == holders > 0 and holds == sorted(holds, reverse=True)
+    assert any(expected in normalize(hit.text) for hit in hits)
+
+
+def test_offsets_point_at_the_words_in_the_normalized_text() -> None:
+    text = normalize("待機児童を解消し、ＤＸを推進します")
+    for token in tokenizer().tokens(text):
+        assert text[token.start : token.end] in (token.term, token.term.lower()) or token.term == "推進"
