@@ -175,12 +175,11 @@ def _packed(store: Store, analysis: Analysis) -> dict[str, list[bytes]]:
 
 @dataclass(frozen=True, slots=True)
 class _Input:
-    """One file to write, and where the analysis of its texts lies in the batch's list."""
+    """One file to write, and where the analysis of its texts starts in the batch's list."""
 
     path: Path
     extractions: list[Extraction]
     start: int
-    end: int
 
     @staticmethod
     def texts(extractions: list[Extraction]) -> list[str]:
@@ -305,9 +304,8 @@ def ingest(
                 continue
             for warning in (w for e in extractions for w in e.warnings):
                 emit(Event("warning", str(path), warning))
-            start = len(texts)
+            inputs.append(_Input(path, extractions, len(texts)))
             texts += _Input.texts(extractions)
-            inputs.append(_Input(path, extractions, start, len(texts)))
         if inputs:
             for event in _write(store, inputs, analyze(texts, on_progress)):
                 emit(event)
