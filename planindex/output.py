@@ -53,6 +53,9 @@ def snippet_text(segments: list[tuple[str, bool]]) -> Text:
 @contextmanager
 def progress(description: str) -> Iterator[Any]:
     """A progress bar on stderr; yields a function update(label, done, total)."""
+    if not errors.is_terminal:  # a log or a pipe gets no bar, not even the blank line a closed bar leaves
+        yield lambda label, done, total: None
+        return
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=errors, transient=True)
     tasks: dict[str, Any] = {}
 
