@@ -7,13 +7,13 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from planindex.errors import NoTextLayer
+from planindex.errors import CorruptPdf, NoTextLayer
 from planindex.kinds import kind_of_label
 from planindex.layout import PAGE_LABEL, PageLayout, Table, TextBlock, layout
 from planindex.meta import detect_city, detect_kind, detect_years
 from planindex.parsers import evaluation_sheet, generic, plan, progress_sheet, summary_table
 from planindex.parsers.base import Context, Sink, clean, fold
-from planindex.pdf import PdfFile, read_pdf
+from planindex.pdf import PdfFile, damage_warning, read_pdf
 from planindex.records import Document, Extraction
 
 BRACKET_LABEL = re.compile(r"^[【■]([^】]{1,20})】?")
@@ -119,15 +119,18 @@ def extract(
 ) -> Extraction:
     """Structured records of one PDF. Raises an InputError subclass when the file cannot be used."""
     info, page_iter = read_pdf(path)
-    pages, warnings = [], []
+    pages = []
     for content in page_iter:
         pages.append(content)
-        if content.warning:
-            warnings.append(content.warning)
         if on_page:
             on_page(content.number, info.page_count)
+    lost = [page.number for page in pages if page.lost]
     if not any(page.runs for page in pages):
+        if lost:
+            raise CorruptPdf(path, "damaged PDF: no page could be read after repairing it (a truncated download?): get the file again")
         raise NoTextLayer(path, "no page has a text layer (a scanned PDF?): OCR it first, e.g. with ocrmypdf")
+    # The pages a damaged file lost make one warning, not one each.
+    warnings = ([damage_warning(lost)] if lost else []) + [page.warning for page in pages if page.warning and not page.lost]
     laid = layout(pages)
     document = describe(info, laid, city, year, title)
     sink = Sink(document.id)

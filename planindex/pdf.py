@@ -75,6 +75,7 @@ class PageContent:
     runs: tuple[TextRun, ...]
     rules: tuple[Rule, ...]
     warning: str | None = None
+    lost: bool = False  # the file is damaged and this page's content did not survive the repair
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,18 +303,41 @@ def _unreadable(runs: list[TextRun]) -> bool:
     return bool(text) and len(GARBAGE.findall(text)) / len(text) > UNREADABLE_SHARE
 
 
+def _lost(page: pymupdf.Page) -> bool:
+    """A page of a file MuPDF had to repair (a truncated download) whose content streams are
+    gone: no text because of the damage, not because it is a scan."""
+    doc = page.parent
+    if not doc.is_repaired:
+        return False
+    contents = page.get_contents()
+    return not contents or any(xref >= doc.xref_length() for xref in contents)
+
+
 def read_page(page: pymupdf.Page) -> PageContent:
     rules = _rules(page)
     runs = _runs(page, _Verticals(rules))
     number = page.number + 1
-    warning = None
+    warning, lost = None, False
     if not runs:
-        warning = f"page {number} has no text layer (a scanned page?): OCR it to index its text"
+        lost = _lost(page)
+        warning = damage_warning([number]) if lost else f"page {number} has no text layer (a scanned page?): OCR it to index its text"
     elif _unreadable(runs):
         warning = f"page {number} has unreadable text (a font without a ToUnicode map?): skipped"
         runs = []
     rect = page.rect
-    return PageContent(number, rect.width, rect.height, tuple(runs), tuple(rules), warning)
+    return PageContent(number, rect.width, rect.height, tuple(runs), tuple(rules), warning, lost)
+
+
+def damage_warning(lost: list[int]) -> str:
+    """One message for the pages a damaged file has lost: 'pages 3-5', 'page 2'."""
+    spans: list[list[int]] = []
+    for n in sorted(lost):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    pages = ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in spans)
+    return f"damaged PDF (repaired on opening): page{'s' if len(lost) > 1 else ''} {pages} could not be read; get the file again"
 
 
 def read_pdf(path: Path) -> tuple[PdfFile, Iterator[PageContent]]:
