@@ -350,7 +350,7 @@ def _row_tables(lines: list[list[_Piece]], page: int) -> tuple[list[Table], list
             zone.clear()
 
     for line in lines:
-        if _is_row(line) and not line[0].runs[0].vertical:
+        if _is_row(line):
             prev_bottom = max(p.y1 for p in zone[-1]) if zone else 0.0
             if zone and line[0].y0 - prev_bottom > COLUMN_GAP * line[0].size:
                 close()
