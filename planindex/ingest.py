@@ -239,7 +239,8 @@ def _write(store: Store, inputs: list[_Input], analysis: Analysis) -> list[Event
             for doc_id in replaced:
                 store.delete_document(doc_id)
             events += _put(store, item, analysis.norms, packed, "replaced" if replaced else "added")
-        relink(store)  # a new report can link to an old plan of the same city: links are per city
+        # a new report can link to an old plan of the same city: every touched city is relinked whole
+        relink(store, {e.document.city for item, _ in accepted for e in item.extractions})
     return events
 
 
@@ -321,7 +322,7 @@ def remove(doc_id: str, folder: Path | None = None) -> dict[str, object]:
         document = store.document(doc_id)
         with store.transaction():
             store.delete_document(document["id"])
-            relink(store)
+            relink(store, {document.get("city")})
         return document
     finally:
         store.close()

@@ -228,14 +228,21 @@ def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
     return links
 
 
-def relink(store: Store) -> int:
-    """Recompute every link, city by city (inside the caller's transaction). Returns the count."""
+def relink(store: Store, cities: set[str | None] | None = None) -> int:
+    """Recompute the links of the given cities (all, when None), inside the caller's transaction.
+
+    Links never cross cities, so an ingest only relinks the cities it touched; a city with no KPI
+    has nothing to link. Returns the number of links written."""
     by_city: dict[str, list[str]] = defaultdict(list)
     for doc in store.documents():
-        by_city[doc.get("city") or f"?{doc['id']}"].append(doc["id"])
-    store.db.execute("DELETE FROM links")
+        if cities is None or doc.get("city") in cities:
+            by_city[doc.get("city") or f"?{doc['id']}"].append(doc["id"])
     count = 0
     for city, doc_ids in by_city.items():
+        marks = ",".join("?" * len(doc_ids))
+        store.db.execute(f"DELETE FROM links WHERE doc_id IN ({marks})", doc_ids)
+        if store.db.execute(f"SELECT 1 FROM kpis WHERE doc_id IN ({marks}) LIMIT 1", doc_ids).fetchone() is None:
+            continue
         links = link_city(store, doc_ids, city)
         store.put_links([(k.passage_id, k.kpi_id, k.doc_id, k.score, k.reason) for k in links])
         count += len(links)
