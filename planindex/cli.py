@@ -98,7 +98,7 @@ def ingest(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})  # `search -保育` is a query that excludes, not an option
 @handled
 def search(
     query: Annotated[str | None, typer.Argument(help='Words to find. "a phrase" must match as written, -word excludes, A OR B.')] = None,
