@@ -80,11 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         bm25s = bm25s_system(stored) if "bm25s" in wanted else None
         if bm25s:
             systems["bm25s (fugashi surfaces)"] = bm25s
-        results: list[tuple[str, Scores]] = []
-        for name, system in systems.items():
-            started = time.perf_counter()
-            results.append((name, evaluate(system, judged)))
-            print(f"{name}: {time.perf_counter() - started:.1f} s for {len(judged)} queries", file=sys.stderr)
+        results: list[tuple[str, Scores]] = [(name, evaluate(system, judged)) for name, system in systems.items()]
         index.close()
     print(f"JSQuAD {args.split}: {len(passages)} paragraphs, {len(questions)} questions; planindex ingest {seconds:.1f} s")
     print(f"machine: {machine()}; {version or 'groonga: not installed (skipped)'}")
