@@ -91,8 +91,12 @@ def input_files(paths: list[Path]) -> tuple[list[Path], list[Event]]:
 
 
 def passage_text(passage: Passage) -> str:
-    """What a passage is searched by: its text, and its item label (農業) so that the label finds it."""
-    return f"{passage.item}\n{passage.text}" if passage.item and passage.item not in passage.text else passage.text
+    """What a passage is searched by: its text, its item label (農業) and its innermost heading
+    (施策4-421 清瀬の未来の創造, 姉妹都市): many passages are about what their heading names and
+    never repeat it."""
+    labels = [passage.item, passage.section[-1] if passage.section else ""]
+    extra = [label for i, label in enumerate(labels) if label and label not in passage.text and label not in labels[:i]]
+    return "\n".join([*extra, passage.text])
 
 
 def kpi_text(kpi: Kpi) -> str:

@@ -184,7 +184,7 @@ def top_positions(
     chosen: list[tuple[int, float]] = []
     records: dict[int, tuple[dict[str, Any], str]] = {}
     total = len(order)
-    batch = max(k * 4, 50)
+    batch = max(k * 4, 50) if needs_text else max(k, 1)  # a phrase or an exclusion may reject records
     for start in range(0, len(order), batch):
         positions = order[start : start + batch]
         fetched = index.store.records(table, [int(collection.rowids[p]) for p in positions])
