@@ -89,12 +89,14 @@ def walk(pages: list[PageLayout], sink: Sink, title: str) -> None:
                 continue
             if plan.is_measure_title(flat, next_heading.get(i)):
                 ctx.enter(el.heading_level, flat)
-            elif plan.is_pure_label(flat):
-                label = BRACKET_LABEL.match(fold(flat))
-                ctx.announce(kind_of_label(flat), label.group(1) if label else "")
+            elif plan.is_kind_label(flat):
+                ctx.announce(kind_of_label(flat))
             elif ctx.kind == "方向性" and not plan.is_structural(flat):
                 sink.passage("方向性", flat, el.page, ctx.section(), flat, el.bbox)
                 in_direction = True
+            elif plan.is_marked_label(flat):
+                label = BRACKET_LABEL.match(fold(flat))
+                ctx.announce(kind_of_label(flat), label.group(1) if label else "")
             else:
                 ctx.enter(el.heading_level, flat, kind_of_label(flat))
             continue

@@ -14,7 +14,8 @@ KIND_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("取り組み状況", ("取り組み状況", "取組状況", "活動内容", "推進状況", "実施内容", "取り組み内容", "取組内容", "の取り組み", "の取組")),
     ("目標", ("目標", "年後の姿", "めざすべき姿", "目指す姿", "将来像")),
 )
-NOT_A_KIND = ("評価指標",)  # 重要業績評価指標 names KPIs, it does not announce an evaluation
+# 重要業績評価指標 names KPIs, it does not announce an evaluation; 戦略方針 names a part of a strategy
+NOT_A_KIND = ("評価指標", "戦略方針")
 
 
 def kind_of_label(label: str) -> str | None:

@@ -26,7 +26,13 @@ def is_structural(text: str) -> bool:
     return bool(STRUCTURE.match(fold(text)))
 
 
-def is_pure_label(text: str) -> bool:
-    """A heading that announces the kind of what follows and is not itself a section."""
+def is_kind_label(text: str) -> bool:
+    """A heading that names the kind of what follows (10年後の姿) and is not itself a section."""
     folded = fold(text)
-    return folded.startswith(("【", "■", "□", "◆", "≪", "《", "~", "〜")) or any(label in folded for label in PURE_LABELS)
+    return any(label in folded for label in PURE_LABELS)
+
+
+def is_marked_label(text: str) -> bool:
+    """A heading set off by a mark (【…】, ■…, ~…~): a label over what follows, not a section.
+    Checked after directions, whose titles carry marks of their own (●, ◆, ②)."""
+    return fold(text).startswith(("【", "■", "□", "◆", "≪", "《", "~", "〜"))
