@@ -182,7 +182,8 @@ def kpi_views(views: list[Any], sparkline: Any, against: Any) -> None:
                 cells.append(text)
             table.add_row(label, *cells)
         console.print(table)
-        trend = sparkline([p["actual"] for p in series])
+        actuals = [p["actual"] for p in series]
+        trend = sparkline(actuals) if sum(a is not None for a in actuals) >= 2 else ""  # one year is no trend
         if trend:
             console.print(Text.assemble(("  trend ", "dim"), (trend, "blue"), ("  (red: a move against the direction)", "dim")))
         if d.get("base"):
