@@ -138,11 +138,15 @@ def corpus(corpus_index: Path) -> Iterator[Index]:
 @pytest.mark.parametrize(("query", "expected"), [("島", "三ヶ島"), ("茶", "狭山茶"), ("域づく", "地域づくり"), ("ＤＸ", "dx")])
 def test_short_and_substring_queries_find_their_passages(corpus: Index, query: str, expected: str) -> None:
     """A one-character query, a substring across words and a two-letter word find every passage that
-    holds them, ranked above the passages that share only part of them."""
+    holds them, mostly ranked above the passages that share only part of them."""
     hits = search(corpus, query, k=1000).hits
-    holds = [normalize(query) in normalize(f"{hit.item}\n{hit.text}") for hit in hits]  # the item is indexed too
+    # a passage is indexed with its item and innermost heading too (planindex.ingest.passage_text)
+    holds = [normalize(query) in normalize("\n".join([hit.item, *hit.section[-1:], hit.text])) for hit in hits]
     holders = sum(normalize(query) in norm for (norm,) in corpus.store.db.execute("SELECT norm FROM passages"))
-    assert sum(holds) == holders > 0 and holds == sorted(holds, reverse=True)
+    assert sum(holds) == holders > 0 and holds[0]
+    # passages that hold the query only in their heading weigh less than those that hold it in their text,
+    # so a few partial matches may come between them: most holders still come first
+    assert sum(holds[:holders]) >= 0.8 * holders
     assert any(expected in normalize(hit.text) for hit in hits)
 
 
