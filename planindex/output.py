@@ -84,19 +84,24 @@ def ingest_event(event: Any) -> None:
         )
 
 
+def print_hit(rank: int, hit: Any) -> None:
+    """A search or related hit: rank, score, kind, item, where, section path and snippet."""
+    head = Text(f"{rank:>2}. ", style="bold")
+    head.append(f"{hit.score:6.2f}  ", style="dim")
+    head.append_text(kind_label(hit.kind))
+    if hit.item:
+        head.append(f"  {hit.item}", style="bold")
+    head.append(f"  {hit.city or ''} {hit.doc['title']} p.{hit.page}", style="dim")
+    console.print(head)
+    if hit.section:
+        console.print(Text("    " + " › ".join(hit.section), style="dim"))
+    console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+
+
 def search_result(result: Any) -> None:
     console.print(f"[dim]{result.total} matching passages, {result.took_ms:.1f} ms[/]")
     for rank, hit in enumerate(result.hits, start=1):
-        head = Text(f"{rank:>2}. ", style="bold")
-        head.append(f"{hit.score:6.2f}  ", style="dim")
-        head.append_text(kind_label(hit.kind))
-        if hit.item:
-            head.append(f"  {hit.item}", style="bold")
-        head.append(f"  {hit.city or ''} {hit.doc['title']} p.{hit.page}", style="dim")
-        console.print(head)
-        if hit.section:
-            console.print(Text("    " + " › ".join(hit.section), style="dim"))
-        console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+        print_hit(rank, hit)
         for kpi in hit.kpis:
             console.print(Text(f"    ↳ KPI {kpi['name']} ({kpi['score']})", style="blue"))
 
@@ -233,15 +238,7 @@ def related(result: Any) -> None:
     for city, hits in result.groups:
         console.print(Text(f"\n{city or '(no city)'}", style="bold magenta"))
         for rank, related_hit in enumerate(hits, start=1):
-            hit = related_hit.hit
-            head = Text(f"{rank:>2}. {hit.score:6.2f}  ")
-            head.append_text(kind_label(hit.kind))
-            head.append(f"  {hit.item}  ", style="bold")
-            head.append(f"{hit.doc['title']} p.{hit.page}", style="dim")
-            console.print(head)
-            if hit.section:
-                console.print(Text("    " + " › ".join(hit.section), style="dim"))
-            console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+            print_hit(rank, related_hit.hit)
             console.print(Text("    shared: " + ", ".join(related_hit.shared_terms), style="blue"))
 
 
