@@ -100,11 +100,10 @@ class Tokenizer:
             if token is not None and token.noun and (not run or run[-1].end == token.start):
                 run.append(token)
                 continue
-            if 2 <= len(run) <= MAX_COMPOUND:
-                if pairs:
-                    terms.extend(a.term + b.term for a, b in itertools.pairwise(run))
-                if len(run) > 2 or not pairs:
-                    terms.append("".join(t.term for t in run))
+            if len(run) >= 2 and pairs:  # pairs inside a long run too: 12号線 in 都市高速鉄道12号線延伸促進協議会
+                terms.extend(a.term + b.term for a, b in itertools.pairwise(run))
+            if 2 <= len(run) <= MAX_COMPOUND and (len(run) > 2 or not pairs):
+                terms.append("".join(t.term for t in run))
             run = [token] if token is not None and token.noun else []
         return terms
 

@@ -89,7 +89,7 @@ def test_goals_are_matched_with_reported_activities(report: rules.AuditReport) -
     assert len(report.goals) >= 20
     assert any(g.coverage >= rules.GOAL_COVERAGE for g in report.goals)
     unreported = of_rule(report, "計画と報告")
-    assert all(f.evidence.get("coverage", 0) < rules.GOAL_COVERAGE for f in unreported if "coverage" in f.evidence)
+    assert all(f.evidence.get("coverage", 0) <= rules.GOAL_COVERAGE for f in unreported if "coverage" in f.evidence)  # rounded to 2 places
     assert sorted(report.findings, key=lambda f: rules.SEVERITY_ORDER[f.severity]) == report.findings
 
 
