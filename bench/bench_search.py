@@ -56,6 +56,7 @@ from benchlib import (
 )
 
 RESULTS = DATA / "results"
+LOGS = DATA / "logs"  # stdout and stderr of every child process, for when a worker fails
 QUERIES = DATA / "queries.json"
 EVAL_QUERIES = ROOT / "tests" / "eval" / "queries.yaml"
 RANDOM_QUERIES = 144  # with the 56 hand-judged queries: about 200, so that p99 is not the single worst
@@ -316,7 +317,7 @@ def worker_bm25s(size: str, repeats: int) -> dict[str, Any]:
     core, last, core_cpu = timed_passes(lambda q: topk(engine.get_scores_from_ids(q["compact"])), queries, repeats)
     # retrieve() is bm25s' public call (its own top-k selection and argument checks).
     retrieve, _, retrieve_cpu = timed_passes(
-        lambda q: engine.retrieve([q["compact"]], k=TOP, show_progress=False, n_threads=1), queries, repeats
+        lambda q: engine.retrieve([q["compact"]], k=TOP, show_progress=False, n_threads=0), queries, repeats
     )
     return {
         "build_s": build_s,
@@ -562,22 +563,23 @@ def manifest() -> dict[str, str]:
     return expected_manifest()
 
 
-def worker_ingest(size: str, repeats: int, fresh: bool = False, budget_s: float = 0) -> dict[str, Any]:
+def worker_ingest(size: str, repeats: int, fresh: bool = False, budget_s: float = 0, parts: bool = False) -> dict[str, Any]:
     """`planindex ingest` of the corpus into bench/.data/index-<size>, reused while the manifest and the
-    corpus are unchanged (a 1M ingest takes long). Corpora larger than one part are ingested part by
-    part, incrementally: the way a big collection grows, and bounded memory per process."""
+    corpus are unchanged (a 1M ingest takes long). One file in one command by default; with `parts`,
+    the 100k-line pieces one command each, incrementally (bounded memory per process, and the
+    way a collection grows), stopping after `budget_s` seconds if given."""
     folder = index_folder(size)
     marker = DATA / f"index-{size}.bench.json"
     stats = corpus_stats(size)
-    key = {"manifest": manifest(), "corpus": stats["raw_text_bytes"], "passages": stats["passages"]}
+    key = {"manifest": manifest(), "corpus": stats["raw_text_bytes"], "passages": stats["passages"], "parts": parts}
     if not fresh and marker.exists() and read_json(marker).get("key") == key and read_json(marker).get("complete"):
         return {**read_json(marker)["result"], "reused": True}
     shutil.rmtree(folder, ignore_errors=True)
-    files = [ROOT / p for p in stats["parts"]] or [ROOT / stats["path"]]
+    files = [ROOT / p for p in stats["parts"]] if parts and stats["parts"] else [ROOT / stats["path"]]
     runs = []
     done = 0
     for number, path in enumerate(files):
-        run = run_measured([venv_bin("planindex"), "ingest", "--index", str(folder), str(path), "--json"], log=DATA / f"ingest-{size}.log")
+        run = run_measured([venv_bin("planindex"), "ingest", "--index", str(folder), str(path), "--json"], log=LOGS / f"ingest-{size}.log")
         if run.returncode != 0:
             raise RuntimeError(f"planindex ingest failed on {path}: {run.stderr[-1000:]}")
         part_passages = sum(1 for _ in path.open(encoding="utf-8")) if len(files) > 1 else stats["passages"]
@@ -634,9 +636,9 @@ def worker_cold(repeats: int) -> dict[str, Any]:
     its cached arrays on disk, the OS page cache warm), and the modules `planindex --help` loads."""
     folder = DATA / "index-bundled"
     shutil.rmtree(folder, ignore_errors=True)
-    ingest = run_measured([venv_bin("planindex"), "ingest", "--index", str(folder), "corpora", "--json"], log=DATA / "cold.log")
+    ingest = run_measured([venv_bin("planindex"), "ingest", "--index", str(folder), "corpora", "--json"], log=LOGS / "cold.log")
     search = [venv_bin("planindex"), "search", "--index", str(folder), "待機児童"]
-    first = run_measured(search, log=DATA / "cold.log")  # builds and caches the BM25 arrays
+    first = run_measured(search, log=LOGS / "cold.log")  # builds and caches the BM25 arrays
     out: dict[str, Any] = {
         "ingest_bundled_s": ingest.wall_s,
         "first_search_s": first.wall_s,
@@ -654,9 +656,9 @@ def worker_cold(repeats: int) -> dict[str, Any]:
             out["hyperfine_s"] = spread(times) | {"mean": statistics.fmean(times)}
     walls = []
     for _ in range(max(10, repeats * 4)):
-        walls.append(run_measured(search, log=DATA / "cold.log").wall_s)
+        walls.append(run_measured(search, log=LOGS / "cold.log").wall_s)
     out["subprocess_s"] = spread(walls)
-    out["help_s"] = spread([run_measured([venv_bin("planindex"), "--help"], log=DATA / "cold.log").wall_s for _ in range(5)])
+    out["help_s"] = spread([run_measured([venv_bin("planindex"), "--help"], log=LOGS / "cold.log").wall_s for _ in range(5)])
     probe = (
         "import sys\nfrom planindex.cli import app\n"
         "try:\n    app([{args}], standalone_mode=False)\nexcept SystemExit:\n    pass\n"
@@ -696,7 +698,7 @@ def run_worker(name: str, size: str, repeats: int, extra: list[str] | None = Non
     load_before = os.getloadavg()
     busy = busy_processes()
     argv = [sys.executable, str(Path(__file__)), "worker", name, "--size", size, "--repeats", str(repeats), *(extra or [])]
-    run = run_measured(argv, log=DATA / f"worker-{name}-{size}.log")
+    run = run_measured(argv, log=LOGS / f"worker-{name}-{size}.log")
     if run.returncode != 0 or not out.exists():
         log(f"{name} {size}: failed ({run.returncode}): {run.stderr.strip().splitlines()[-1:] if run.stderr.strip() else ''}")
         result = {"error": run.stderr[-3000:]}
@@ -717,12 +719,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default=",".join(ENGINES), help=f"comma-separated subset of {', '.join(ENGINES)}")
     parser.add_argument("--fresh", action="store_true", help="re-ingest even when a matching index exists")
     parser.add_argument("--ingest-budget", type=float, default=0, help="stop a parted ingest after this many seconds (0: none)")
+    parser.add_argument("--ingest-parts", action="store_true", help="ingest large corpora as 100k-line pieces, one command each")
     worker = sub.add_parser("worker")
     worker.add_argument("name", choices=ENGINES)
     worker.add_argument("--size", default="100k")
     worker.add_argument("--repeats", type=int, default=5)
     worker.add_argument("--fresh", action="store_true")
     worker.add_argument("--ingest-budget", type=float, default=0)
+    worker.add_argument("--ingest-parts", action="store_true")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.command == "worker":
@@ -734,7 +738,7 @@ def main(argv: list[str] | None = None) -> None:
             "planindex": worker_planindex,
         }
         if args.name == "ingest":
-            result = worker_ingest(args.size, args.repeats, args.fresh, args.ingest_budget)
+            result = worker_ingest(args.size, args.repeats, args.fresh, args.ingest_budget, args.ingest_parts)
         elif args.name == "cold":
             result = worker_cold(args.repeats)
         else:
@@ -756,7 +760,11 @@ def main(argv: list[str] | None = None) -> None:
     log(f"machine: {meta['machine']['cpu']}, {meta['machine']['cores']} cores; load {meta['machine']['load_average']}")
     prepare_queries()
     for size in args.sizes.split(","):
-        extra = ["--ingest-budget", str(args.ingest_budget)] + (["--fresh"] if args.fresh else [])
+        extra = (
+            ["--ingest-budget", str(args.ingest_budget)]
+            + (["--fresh"] if args.fresh else [])
+            + (["--ingest-parts"] if args.ingest_parts else [])
+        )
         if "ingest" in only:
             log(f"{size}: planindex ingest")
             run_worker("ingest", size, args.repeats, extra)

@@ -137,7 +137,7 @@ class Run:
 
 def run_measured(argv: list[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None, log: Path | None = None) -> Run:
     """Run a command and measure it with wait4(): the rusage of that one child, not of all children."""
-    log = log or DATA / "last-command.log"
+    log = log or DATA / "logs" / "last-command.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
     with out_path.open("wb") as out, err_path.open("wb") as err:
