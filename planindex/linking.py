@@ -17,6 +17,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from planindex.normalize import normalize
@@ -58,10 +59,13 @@ GENERIC_KPI_WORDS = frozenset(
 SUBJECT_WEIGHT = 1.5  # the words before the first の name what is measured (所沢駅 in 所沢駅の1日平均乗降客数)
 SUBJECT_MATCH = 0.5  # the least share credited to a passage that names the KPI's subject
 SOURCE_WEIGHT = 0.3  # a survey named in brackets (市民意識調査) says where a figure comes from
-SUBJECT_END = re.compile(r"の|による|における|に関する|に占める")
+SUBJECT_END = re.compile(r"への|の|による|における|に関する|に占める")
 BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 MEASURE_WORD_SHARE = 3  # a term in this many KPI names is measurement vocabulary (整備, 参加, 推進)
 MEASURE_WORD_WEIGHT = 0.25
+WORD_START = r"(?<![一-龥ァ-ヶ])"  # 所沢駅 starts no word in 東所沢駅
+SIMILAR = 0.5  # idf-weighted cosine from which two passages report the same activity
+INHERITED = 0.7  # the share of a similar passage's link strength that carries over
 PROJECT_NUMBER = re.compile(r"^\s*[(（]\s*([0-9０-９]+)\s*[)）]", re.MULTILINE)
 
 
@@ -127,6 +131,7 @@ def _kpis(store: Store, doc_ids: list[str], city: str) -> list[Record]:
     for kid, doc_id, data in rows:
         record = json.loads(data)
         record["_subject"] = subject(record["name"])
+        record["_compounds"] = compound_parts(record["name"])
         out.append(Record(kid, doc_id, record, meaningful(set(name_words(record["name"])), city)))
     return out
 
@@ -134,6 +139,27 @@ def _kpis(store: Store, doc_ids: list[str], city: str) -> list[Record]:
 def name_words(text: str) -> list[str]:
     """Words and whole compounds of a KPI name, without the pairs inside compounds (業事業, 品出荷)."""
     return tokenizer().words(normalize(text), pairs=False)
+
+
+def compound_parts(name: str) -> dict[str, list[str]]:
+    """Each compound of a KPI name with its parts: 東所沢駅 → [東, 所沢, 駅]."""
+    words = tokenizer().words(normalize(name), pairs=False)
+    parts = {}
+    for word in words:
+        tokens = [t.term for t in tokenizer().tokens(word)]
+        if len(tokens) >= 2 and "".join(tokens) == word:
+            parts[word] = tokens
+    return parts
+
+
+def leading_run(parts: list[str], text: str) -> str:
+    """The longest run of two or more of a compound's first parts, short of the whole, that starts a
+    word of the text (one part is a word of the name already, counted on its own)."""
+    for n in range(len(parts) - 1, 1, -1):
+        run = "".join(parts[:n])
+        if run in text and re.search(WORD_START + re.escape(run), text):
+            return run
+    return ""
 
 
 def subject(name: str) -> str:
@@ -183,7 +209,14 @@ def score_pair(
     """(score, shared terms with their weight): the weighted share of the KPI name in the passage."""
     weights = {t: all_weights.get((kpi.id, t), 0.0) for t in kpi.terms}
     total = sum(weights.values())
-    shared = sorted(((t, w) for t, w in weights.items() if t in passage.terms), key=lambda x: -x[1])
+    text = passage.data.get("_norm", "")
+    shared = [(t, w) for t, w in weights.items() if t in passage.terms]
+    # a compound's leading parts name its topic (東所沢 of 東所沢駅, 地域子育て支援 of 地域子育て支援拠点施設):
+    # a passage naming them gets the compound's weight in the share of its characters it names
+    for compound, parts in kpi.data["_compounds"].items():
+        if compound in weights and compound not in passage.terms and (run := leading_run(parts, text)):
+            shared.append((f"{run}…", weights[compound] * len(run) / len(compound)))
+    shared.sort(key=lambda x: -x[1])
     if total <= 0 or not shared or shared[0][1] < MIN_SHARED_IDF:
         return 0.0, shared
     coverage = sum(w for _, w in shared) / total
@@ -205,6 +238,34 @@ def _prior(passage: Record, kpi: Record, projects: dict[str, str]) -> tuple[floa
     return PRIOR_CITY, "same city, another document"
 
 
+@lru_cache(maxsize=4096)
+def heading_words(section: tuple[str, ...], item: str) -> frozenset[str]:
+    """The words a passage is indexed with from its headings: every passage under them has them."""
+    return frozenset(tokenizer().words(normalize(" ".join([*section, item]))))
+
+
+def _similar(passages: list[Record], idf: dict[str, float], sources: set[int]) -> dict[int, list[tuple[int, float]]]:
+    """For each passage, the source passages (by index) it nearly repeats: idf-weighted cosine of
+    their own words (headings left out: passages under one heading share them whatever they say)
+    at least SIMILAR. Only passages sharing a rare word are compared."""
+    own = [p.terms - heading_words(tuple(p.data["section"]), p.data.get("item") or "") for p in passages]
+    norms = [math.sqrt(sum(idf.get(t, 0.0) ** 2 for t in terms)) or 1.0 for terms in own]
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i in sources:
+        for t in own[i]:
+            if idf.get(t, 0.0) >= MIN_SHARED_IDF:
+                postings[t].append(i)
+    similar: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for j, terms in enumerate(own):
+        candidates = {i for t in terms for i in postings.get(t, ()) if i != j}
+        for i in candidates:
+            shared = own[i] & terms
+            cosine = sum(idf.get(t, 0.0) ** 2 for t in shared) / (norms[i] * norms[j])
+            if cosine >= SIMILAR:
+                similar[j].append((i, cosine))
+    return similar
+
+
 def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
     """All links among the documents of one city."""
     passages = _passages(store, doc_ids, city)
@@ -213,18 +274,42 @@ def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
         return []
     weights = term_weights(passages, kpis)
     projects = related_projects(p.data for p in passages)
-    links: list[Link] = []
-    for passage in passages:
+    # (passage index, KPI index) → (score, coverage, reason): the words' evidence first
+    direct: dict[tuple[int, int], tuple[float, float, str]] = {}
+    for i, passage in enumerate(passages):
         scored = []
-        for kpi in kpis:
+        for k, kpi in enumerate(kpis):
             prior, where = _prior(passage, kpi, projects)
             score, shared = score_pair(passage, kpi, weights, prior)
             if score >= THRESHOLD:
                 terms = ", ".join(f"{t} {w:.1f}" for t, w in shared[:4])
-                scored.append((score, kpi, f"{where}; shared: {terms}"))
+                scored.append((score, k, score / prior, f"{where}; shared: {terms}"))
         scored.sort(key=lambda s: -s[0])
-        for score, kpi, reason in scored[:LINKS_PER_PASSAGE]:
-            links.append(Link(passage.id, kpi.id, passage.doc_id, round(score, 4), reason))
+        for score, k, coverage, reason in scored[:LINKS_PER_PASSAGE]:
+            direct[(i, k)] = (score, coverage, reason)
+    # a near-copy of a linked passage (the 総括表 row repeating a 重点プロジェクト's sentences) speaks
+    # to the same KPIs even where its own words miss them: it inherits their coverage, discounted,
+    # under its own prior
+    best = dict(direct)
+    similar = _similar(passages, _idf(passages), {i for i, _ in direct})
+    for j, sources in similar.items():
+        for i, cosine in sources:
+            for (source, k), (_, coverage, _) in direct.items():
+                if source != i:
+                    continue
+                prior, where = _prior(passages[j], kpis[k], projects)
+                score = coverage * prior * INHERITED
+                if score >= THRESHOLD and score > best.get((j, k), (0.0,))[0]:
+                    label = passages[i].data.get("item") or passages[i].id
+                    best[(j, k)] = (score, coverage, f"{where}; like {label} (similarity {cosine:.2f})")
+    by_passage: dict[int, list[tuple[float, int, str]]] = defaultdict(list)
+    for (i, k), (score, _, reason) in best.items():
+        by_passage[i].append((score, k, reason))
+    links: list[Link] = []
+    for i, scored in sorted(by_passage.items()):
+        scored.sort(key=lambda s: -s[0])
+        for score, k, reason in scored[:LINKS_PER_PASSAGE]:
+            links.append(Link(passages[i].id, kpis[k].id, passages[i].doc_id, round(score, 4), reason))
     return links
 
 

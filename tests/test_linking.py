@@ -20,7 +20,7 @@ from planindex.search import Filters
 from planindex.store import Store
 
 P_AT_1 = 0.8  # the goal, reached
-R_AT_3 = 0.74  # reached so far (goal 0.9): the floor that keeps it from regressing
+R_AT_3 = 0.83  # reached so far (goal 0.9): the floor that keeps it from regressing
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
