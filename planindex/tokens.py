@@ -37,7 +37,9 @@ class Token:
     noun: bool
 
 
+@cache
 def _is_symbol(ch: str) -> bool:
+    # Cached: a text repeats a few thousand distinct characters, and the lookup is most of bigrams().
     return unicodedata.category(ch)[0] in "PSZC"
 
 
@@ -49,82 +51,98 @@ def bigrams(normalized: str) -> list[str]:
     return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
 
 
+# MeCab formats each word as one line (surface, pos1, pos2, orthBase) in C: reading four fields from
+# a string costs a fraction of building fugashi's node and feature objects for every word, which made
+# analysis three times slower than tagging. Unknown words have no orthBase field. fugashi strips the
+# output, which would eat the empty last field of the last word: the EOS line protects it.
+NODE_FORMAT = r"%m\t%f[0]\t%f[1]\t%f[10]\n"
+UNKNOWN_FORMAT = r"%m\t%f[0]\t%f[1]\t\n"
+EOS = "EOS"
+
+# (term, start, end, noun): the tuple form of Token, cheaper to build by the million.
+_Word = tuple[str, int, int, bool]
+
+
 class Tokenizer:
     def __init__(self) -> None:
         import fugashi  # imported here so that `planindex --help` never loads MeCab
+        import unidic_lite
 
-        self._tagger = fugashi.Tagger()
+        dicdir = unidic_lite.DICDIR
+        # fugashi splits the argument string like a shell, so each backslash is written twice.
+        formats = f'-O "" -F "{_shell(NODE_FORMAT)}" -U "{_shell(UNKNOWN_FORMAT)}" -E {EOS}'
+        self._tagger = fugashi.GenericTagger(f'-r "{dicdir}/mecabrc" -d "{dicdir}" {formats}')
 
     @staticmethod
     def version() -> str:
         return f"fugashi-{metadata.version('fugashi')}+unidic-lite-{metadata.version('unidic-lite')}+norm-{NORMALIZATION_VERSION}"
 
-    def tokens(self, normalized: str) -> list[Token]:
-        """Content-word tokens of an already normalized text, with their offsets."""
-        out: list[Token] = []
+    def _lines(self, text: str) -> list[list[str]]:
+        if "\x00" in text:  # MeCab reads a C string: a NUL would end the text early
+            text = text.replace("\x00", " ")
+        return [line.split("\t") for line in self._tagger.parse(text).split("\n")[:-1]]
+
+    def _words(self, normalized: str) -> list[_Word]:
+        out: list[_Word] = []
         pos = 0
-        for word in self._tagger(normalized):
-            surface = word.surface
-            start = normalized.find(surface, pos)
+        find = normalized.find
+        for surface, pos1, pos2, base in self._lines(normalized):
+            start = find(surface, pos)
             if start < 0:
                 start = pos
             end = start + len(surface)
             pos = end
-            feature = word.feature
-            pos1 = feature.pos1
-            if pos1 in DROPPED_POS or not surface.strip() or all(_is_symbol(ch) for ch in surface):
+            if pos1 in DROPPED_POS or not surface or (_is_symbol(surface[0]) and all(map(_is_symbol, surface))):
                 continue
             if pos1 in INFLECTED_POS:
-                if feature.pos2 == "非自立可能":
+                if pos2 == "非自立可能":
                     continue
-                term = feature.orthBase or surface
+                term = base or surface
             else:
                 term = surface
             if term in STOPWORDS:
                 continue
-            out.append(Token(term, start, end, pos1 in NOUN_POS))
-        return _merge_alphanumerics(out, normalized)
+            if out and _touching_alphanumerics(out[-1], term, start):
+                prev = out.pop()
+                out.append((normalized[prev[1] : end], prev[1], end, True))
+            else:
+                out.append((term, start, end, pos1 in NOUN_POS))
+        return out
+
+    def tokens(self, normalized: str) -> list[Token]:
+        """Content-word tokens of an already normalized text, with their offsets."""
+        return [Token(*word) for word in self._words(normalized)]
 
     def surfaces(self, text: str) -> list[str]:
         """Every MeCab surface form of the text, nothing normalized or dropped: the tokens a new
         user feeds rank-bm25 first, kept here as the evaluation's baseline."""
-        return [word.surface for word in self._tagger(text)]
+        return [fields[0] for fields in self._lines(text)]
 
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
         """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
         inside it, so that a query naming part of a compound still meets it."""
-        tokens = self.tokens(normalized)
-        terms = [t.term for t in tokens]
-        run: list[Token] = []
-        for token in [*tokens, None]:
-            if token is not None and token.noun and (not run or run[-1].end == token.start):
-                run.append(token)
+        words = self._words(normalized)
+        terms = [word[0] for word in words]
+        run: list[_Word] = []
+        for word in [*words, None]:
+            if word is not None and word[3] and (not run or run[-1][2] == word[1]):
+                run.append(word)
                 continue
             if len(run) >= 2 and pairs:  # pairs inside a long run too: 12号線 in 都市高速鉄道12号線延伸促進協議会
-                terms.extend(a.term + b.term for a, b in itertools.pairwise(run))
+                terms.extend(a[0] + b[0] for a, b in itertools.pairwise(run))
             if 2 <= len(run) <= MAX_COMPOUND and (len(run) > 2 or not pairs):
-                terms.append("".join(t.term for t in run))
-            run = [token] if token is not None and token.noun else []
+                terms.append("".join(w[0] for w in run))
+            run = [word] if word is not None and word[3] else []
         return terms
 
 
-def _merge_alphanumerics(tokens: list[Token], text: str) -> list[Token]:
-    """UniDic splits 'covid19' or '2-561' into pieces; keep touching ASCII letters and digits together."""
-    merged: list[Token] = []
-    for token in tokens:
-        if (
-            merged
-            and merged[-1].end == token.start
-            and merged[-1].term.isascii()
-            and token.term.isascii()
-            and merged[-1].term[-1:].isalnum()
-            and token.term[:1].isalnum()
-        ):
-            prev = merged.pop()
-            merged.append(Token(text[prev.start : token.end], prev.start, token.end, True))
-        else:
-            merged.append(token)
-    return merged
+def _shell(mecab_format: str) -> str:
+    return mecab_format.replace("\\", "\\\\")
+
+
+def _touching_alphanumerics(prev: _Word, term: str, start: int) -> bool:
+    """UniDic splits 'covid19' or '2-561' into pieces; touching ASCII letters and digits stay one word."""
+    return prev[2] == start and prev[0].isascii() and term.isascii() and prev[0][-1:].isalnum() and term[:1].isalnum()
 
 
 @cache
