@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from planindex.normalize import normalize
+from planindex.related_terms import related_terms
 from planindex.store import Store, unpack_counts
 from planindex.tokens import tokenizer
 
@@ -64,6 +65,7 @@ BRACKETED = re.compile(r"[(（][^)）]*[)）]")
 MEASURE_WORD_SHARE = 3  # a term in this many KPI names is measurement vocabulary (整備, 参加, 推進)
 MEASURE_WORD_WEIGHT = 0.25
 WORD_START = r"(?<![一-龥ァ-ヶ])"  # 所沢駅 starts no word in 東所沢駅
+RELATED_WEIGHT = 0.5  # a related word (商店街 for 小売業) is evidence, weaker than the word itself
 SIMILAR = 0.5  # idf-weighted cosine from which two passages report the same activity
 INHERITED = 0.7  # the share of a similar passage's link strength that carries over
 PROJECT_NUMBER = re.compile(r"^\s*[(（]\s*([0-9０-９]+)\s*[)）]", re.MULTILINE)
@@ -154,9 +156,12 @@ def compound_parts(name: str) -> dict[str, list[str]]:
 
 def leading_run(parts: list[str], text: str) -> str:
     """The longest run of two or more of a compound's first parts, short of the whole, that starts a
-    word of the text (one part is a word of the name already, counted on its own)."""
+    word of the text (one part is a word of the name already, counted on its own). A run of
+    measurement words only (利用者 of 利用者数) names no topic."""
     for n in range(len(parts) - 1, 1, -1):
         run = "".join(parts[:n])
+        if not any(len(part) >= 2 and part not in GENERIC_KPI_WORDS for part in parts[:n]):
+            break
         if run in text and re.search(WORD_START + re.escape(run), text):
             return run
     return ""
@@ -210,12 +215,23 @@ def score_pair(
     weights = {t: all_weights.get((kpi.id, t), 0.0) for t in kpi.terms}
     total = sum(weights.values())
     text = passage.data.get("_norm", "")
-    shared = [(t, w) for t, w in weights.items() if t in passage.terms]
-    # a compound's leading parts name its topic (東所沢 of 東所沢駅, 地域子育て支援 of 地域子育て支援拠点施設):
-    # a passage naming them gets the compound's weight in the share of its characters it names
-    for compound, parts in kpi.data["_compounds"].items():
-        if compound in weights and compound not in passage.terms and (run := leading_run(parts, text)):
-            shared.append((f"{run}…", weights[compound] * len(run) / len(compound)))
+    related = related_terms()
+    shared = []
+    for t, w in weights.items():
+        if t in passage.terms:
+            shared.append((t, w))
+            continue
+        credits = []
+        # a compound's leading parts name its topic (東所沢 of 東所沢駅, 地域子育て支援 of
+        # 地域子育て支援拠点施設): naming them earns the compound the share of its characters named
+        parts = kpi.data["_compounds"].get(t)
+        if parts and (run := leading_run(parts, text)):
+            credits.append((f"{run}…", w * len(run) / len(t)))
+        # a neighbouring word of the field (商店街 for 小売業) earns part of the word's weight
+        if near := related.get(t, frozenset()) & passage.terms:
+            credits.append((f"{min(near)}~{t}", w * RELATED_WEIGHT))
+        if credits:
+            shared.append(max(credits, key=lambda c: c[1]))
     shared.sort(key=lambda x: -x[1])
     if total <= 0 or not shared or shared[0][1] < MIN_SHARED_IDF:
         return 0.0, shared
