@@ -63,6 +63,7 @@ class Index:
         self.documents: dict[str, dict[str, Any]] = {d["id"]: d for d in store.documents()}
         self.doc_ids: list[str] = sorted(self.documents)
         self._vocab: dict[str, dict[str, int]] = {}
+        self._holding: dict[str, list[int]] = {}
         self._collections: dict[str, Collection] = {}
 
     @classmethod
@@ -163,3 +164,10 @@ class Index:
     def term_ids(self, field: str, terms: list[str]) -> list[int]:
         vocab = self.vocabulary(field)
         return [vocab[t] for t in terms if t in vocab]
+
+    def grams_holding(self, char: str) -> list[int]:
+        """Ids of the bigrams that contain one character, in vocabulary order: a scan of the bigram
+        vocabulary, paid once per character by one-character queries."""
+        if char not in self._holding:
+            self._holding[char] = [gid for gram, gid in self.vocabulary("grams").items() if char in gram]
+        return self._holding[char]

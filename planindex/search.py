@@ -4,6 +4,7 @@ coordination factor for the soft AND, filters, phrase and exclusion checks, and 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,10 +14,12 @@ from planindex import bm25
 from planindex.index import Collection, Index
 from planindex.query import Query, Term, parse
 from planindex.snippets import Segment, marked, snippet
+from planindex.tokens import bigrams
 
 SHORT_TERM = 3  # characters: below this a morphological token is unreliable, bigrams decide too
 GRAM_WEIGHT = 0.5  # bigram evidence of a substring match (every bigram of the term), beside word evidence
 PARTIAL_GRAM_WEIGHT = 0.3  # bigram evidence of a partial match (some of its bigrams), a tie-breaker below words
+LINKED_KPIS = 3  # KPIs shown with a hit: the best links; the rest are one `planindex show` away
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,31 +84,33 @@ def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
     words = collection.fields["words"]
     grams = collection.fields["grams"]
     word_ids = sorted(set(index.term_ids("words", list(term.words))))
-    scores = np.zeros(len(collection), np.float32)
-    bm25.score(word_ids, words.postings, words.weights, scores)
+    scores = bm25.score(word_ids, words.postings, words.weights)
     if len(term.norm) == 1:
         # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).
-        # A scan of the bigram vocabulary, paid only by one-character queries.
-        holding = [gid for gram, gid in index.vocabulary("grams").items() if term.norm in gram]
-        return bm25.score(holding, grams.postings, grams.weights, scores)
+        return bm25.score(index.grams_holding(term.norm), grams.postings, grams.weights, scores)
     partial_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if _partial_gram(g)])))
     other_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if not _partial_gram(g)])))
-    partial_scores = bm25.score(partial_ids, grams.postings, grams.weights)
-    scores += PARTIAL_GRAM_WEIGHT * partial_scores
+    partial_scores = bm25.score(partial_ids, grams.postings, grams.weights) if partial_ids else None
+    if partial_scores is not None:  # without partial bigrams this would add zeros to every passage
+        scores += PARTIAL_GRAM_WEIGHT * partial_scores
     # Latin letters and digits are split at script boundaries, the same way in a query and a passage:
     # a known ASCII word needs no substring match, which would find DV inside DVD and PR inside PRO.
     ascii_word = bool(word_ids) and term.norm.isascii()
-    if term.grams and not ascii_word and len(partial_ids) + len(other_ids) == len(set(term.grams)):
-        gram_ids = partial_ids + other_ids
-        present = np.zeros(len(collection), np.int16)
-        for gid in gram_ids:
-            start, end = grams.postings.indptr[gid], grams.postings.indptr[gid + 1]
-            present[grams.postings.indices[start:end]] += 1
-        substring = present == len(gram_ids)
-        gram_scores = bm25.score(other_ids, grams.postings, grams.weights, partial_scores.copy())
-        # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
-        weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
-        scores[substring] += weight * gram_scores[substring]
+    if ascii_word or not term.grams or len(partial_ids) + len(other_ids) < len(set(term.grams)):
+        return scores  # (a bigram in no passage: no passage holds the term as a substring)
+    # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
+    weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
+    if partial_scores is not None and len(partial_ids) == 1 and not other_ids:
+        # One bigram (支援, 空き): the passages holding it are those with a partial score, so adding
+        # over the whole vector, where the others hold zeros, spares a gather and a scatter.
+        scores += weight * partial_scores
+        return scores
+    # Only the passages holding every bigram get the substring evidence, so it is computed at those
+    # positions alone rather than over the whole collection.
+    holders = bm25.holding_all(partial_ids + other_ids, grams.postings)
+    base = partial_scores[holders] if partial_scores is not None else np.zeros(len(holders), np.float32)
+    gram_scores = bm25.score_at(other_ids, holders, grams.postings, grams.weights, base)
+    np.add.at(scores, holders, weight * gram_scores)
     return scores
 
 
@@ -117,15 +122,23 @@ def _partial_gram(gram: str) -> bool:
 
 def rank(index: Index, collection: Collection, query: Query) -> np.ndarray:
     """Scores of every record: the sum over groups times the share of groups matched."""
+    if len(query.groups) == 1:  # the share is 1 wherever the score is positive: nothing to multiply
+        return _group_scores(index, collection, query.groups[0])
     total = np.zeros(len(collection), np.float32)
     matched = np.zeros(len(collection), np.float32)
     for group in query.groups:
-        group_scores = np.zeros(len(collection), np.float32)
-        for term in group:
-            np.maximum(group_scores, term_scores(index, collection, term), out=group_scores)
+        group_scores = _group_scores(index, collection, group)
         total += group_scores
         matched += group_scores > 0
     return total * (matched / len(query.groups))
+
+
+def _group_scores(index: Index, collection: Collection, group: tuple[Term, ...]) -> np.ndarray:
+    """The best of the alternatives, passage by passage (scores are never negative)."""
+    scores = term_scores(index, collection, group[0])
+    for term in group[1:]:
+        np.maximum(scores, term_scores(index, collection, term), out=scores)
+    return scores
 
 
 def filter_mask(index: Index, collection: Collection, filters: Filters) -> np.ndarray | None:
@@ -169,6 +182,57 @@ def _passes(norm: str, query: Query) -> bool:
     return all(p in norm for p in query.phrases) and not any(x in norm for x in query.excludes)
 
 
+def _holders(index: Index, collection: Collection, text: str) -> np.ndarray | None:
+    """Ascending positions of the passages holding every bigram of a normalized text, or None when
+    it has none. A passage whose text contains it holds them all (bigrams skip the same spaces and
+    symbols in both), so this is a superset of those that contain it, found without reading text."""
+    grams = bigrams(text)
+    if not grams or any(len(g) != 2 for g in grams):
+        return None
+    vocab = index.vocabulary("grams")
+    if any(g not in vocab for g in grams):
+        return np.zeros(0, np.int32)
+    return bm25.holding_all(sorted({vocab[g] for g in grams}), collection.fields["grams"].postings)
+
+
+def _text_checked(index: Index, table: str, collection: Collection, query: Query, positive: np.ndarray) -> np.ndarray:
+    """The positions whose text passes the phrases and exclusions. Only the passages that hold a
+    phrase's bigrams can contain it, and only those that hold an exclusion's bigrams can be
+    rejected by it: the text of those alone is read, not of every passage that scored."""
+    for phrase in query.phrases:
+        holders = _holders(index, collection, phrase)
+        if holders is not None:
+            positive = positive[bm25.among(positive, holders)]
+    if query.phrases:  # a phrase must be found in the text of every candidate
+        suspect = np.ones(len(positive), bool)
+    else:
+        suspect = np.zeros(len(positive), bool)
+        for excluded in query.excludes:
+            holders = _holders(index, collection, excluded)
+            suspect |= True if holders is None else bm25.among(positive, holders)
+    checked = positive[suspect]
+    norms = index.store.norms(table, [int(r) for r in collection.rowids[checked]])
+    passes = np.ones(len(positive), bool)
+    passes[suspect] = [_passes(norms.get(int(r), ""), query) for r in collection.rowids[checked]]
+    return positive[passes]
+
+
+def _best_first(scores: np.ndarray, positive: np.ndarray, batch: int) -> Iterator[np.ndarray]:
+    """`positive` best first, ties by position (a stable sort), `batch` at a time: a partition
+    finds the first batch, and the rest is sorted only if the caller reads on."""
+    values = scores[positive]
+    split = len(values) - batch
+    if split > 0:
+        kth = np.partition(values, split)[split]
+        parts = [positive[values >= kth], positive[values < kth]]
+    else:
+        parts = [positive]
+    for part in parts:
+        ordered = part[np.argsort(-scores[part], kind="stable")]
+        for start in range(0, len(ordered), batch):
+            yield ordered[start : start + batch]
+
+
 def top_positions(
     index: Index, table: str, query: Query, k: int, filters: Filters
 ) -> tuple[list[tuple[int, float]], int, dict[int, tuple[dict[str, Any], str]]]:
@@ -179,59 +243,53 @@ def top_positions(
     if mask is not None:
         scores[~mask] = 0
     positive = np.flatnonzero(scores > 0)
-    order = positive[np.argsort(-scores[positive], kind="stable")]
-    needs_text = bool(query.phrases or query.excludes)
+    if query.phrases or query.excludes:
+        positive = _text_checked(index, table, collection, query, positive)
     chosen: list[tuple[int, float]] = []
     records: dict[int, tuple[dict[str, Any], str]] = {}
-    total = len(order)
-    batch = max(k * 4, 50) if needs_text else max(k, 1)  # a phrase or an exclusion may reject records
-    for start in range(0, len(order), batch):
-        positions = order[start : start + batch]
+    for positions in _best_first(scores, positive, max(k, 1)):
         fetched = index.store.records(table, [int(collection.rowids[p]) for p in positions])
         for p in positions:
             rowid = int(collection.rowids[p])
-            if rowid not in fetched:
-                continue
-            data, norm = fetched[rowid]
-            if needs_text and not _passes(norm, query):
-                total -= 1
-                continue
-            if len(chosen) < k:
+            if rowid in fetched and len(chosen) < k:
                 chosen.append((int(p), float(scores[p])))
-                records[int(p)] = (data, norm)
-        if len(chosen) >= k and not needs_text:
+                records[int(p)] = fetched[rowid]
+        if len(chosen) >= k:
             break
-    return chosen, total, records
+    return chosen, len(positive), records
 
 
-def linked_kpis(index: Index, passage_id: str, limit: int = 3) -> list[dict[str, Any]]:
-    out = []
-    for _, kpi_id, link_score, _ in index.store.links_of("passage_id", passage_id)[:limit]:
-        found = index.store.record_by_id("kpis", kpi_id)
-        if found:
-            out.append({"id": kpi_id, "name": found[1]["name"], "score": round(link_score, 3)})
-    return out
+def make_hits(index: Index, found: list[tuple[int, float, dict[str, Any]]], terms: list[str]) -> list[Hit]:
+    """Hits for (position, score, record data) of passages, with their documents, snippets and
+    linked KPIs: the KPIs of all of them in one query."""
+    collection = index.collection("passages")
+    links = index.store.linked_kpis([data["id"] for _, _, data in found], LINKED_KPIS)
+    hits = []
+    for position, score, data in found:
+        doc_index = collection.doc_index[position]
+        doc = index.documents.get(index.doc_ids[doc_index], {}) if doc_index >= 0 else {}
+        hits.append(
+            Hit(
+                id=data["id"],
+                score=score,
+                kind=data["kind"],
+                item=data["item"],
+                text=data["text"],
+                snippet=snippet(data["text"], terms),
+                city=doc.get("city"),
+                year=doc.get("fiscal_year"),
+                doc={"id": doc.get("id", ""), "title": doc.get("title", ""), "path": doc.get("path", "")},
+                page=data["page"],
+                section=data["section"],
+                kpis=[{"id": kpi_id, "name": name, "score": round(link_score, 3)} for kpi_id, name, link_score in links[data["id"]]],
+            )
+        )
+    return hits
 
 
 def make_hit(index: Index, position: int, score: float, data: dict[str, Any], terms: list[str]) -> Hit:
     """A hit for the passage at `position`, with its document, snippet and linked KPIs."""
-    collection = index.collection("passages")
-    doc_index = collection.doc_index[position]
-    doc = index.documents.get(index.doc_ids[doc_index], {}) if doc_index >= 0 else {}
-    return Hit(
-        id=data["id"],
-        score=score,
-        kind=data["kind"],
-        item=data["item"],
-        text=data["text"],
-        snippet=snippet(data["text"], terms),
-        city=doc.get("city"),
-        year=doc.get("fiscal_year"),
-        doc={"id": doc.get("id", ""), "title": doc.get("title", ""), "path": doc.get("path", "")},
-        page=data["page"],
-        section=data["section"],
-        kpis=linked_kpis(index, data["id"]),
-    )
+    return make_hits(index, [(position, score, data)], terms)[0]
 
 
 def search(index: Index, text: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
@@ -240,5 +298,5 @@ def search(index: Index, text: str, k: int = 10, filters: Filters | None = None)
     query = parse(text)
     chosen, total, records = top_positions(index, "passages", query, max(0, k), filters or Filters())
     terms = query.highlight_terms()
-    hits = [make_hit(index, position, score, records[position][0], terms) for position, score in chosen]
+    hits = make_hits(index, [(position, score, records[position][0]) for position, score in chosen], terms)
     return SearchResult(text, total, (time.perf_counter() - started) * 1000, hits)

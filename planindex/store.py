@@ -269,13 +269,18 @@ class Store:
 
     def records(self, table: str, rowids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
         """rowid → (record data, normalized text)."""
-        out: dict[int, tuple[dict[str, Any], str]] = {}
-        for start in range(0, len(rowids), CHUNK):
-            chunk = rowids[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({marks})", chunk)
-            out.update((r[0], (json.loads(r[1]), r[2])) for r in rows)
-        return out
+        rows = self._where_in(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        return {r[0]: (json.loads(r[1]), r[2]) for r in rows}
+
+    def _where_in(self, query: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query whose `{marks}` is an IN list of the values, CHUNK of them at a time."""
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start : start + CHUNK]
+            yield from self.db.execute(query.format(marks=",".join("?" * len(chunk))), chunk)
+
+    def norms(self, table: str, rowids: list[int]) -> dict[int, str]:
+        """rowid → normalized text, without the record data: what a phrase or exclusion check reads."""
+        return dict(self._where_in(f"SELECT rowid, norm FROM {table} WHERE rowid IN ({{marks}})", rowids))
 
     def record_by_id(self, table: str, record_id: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute(f"SELECT rowid, data FROM {table} WHERE id = ?", (record_id,)).fetchone()
@@ -293,6 +298,22 @@ class Store:
         """(passage_id, kpi_id, score, reason) for one passage or KPI, best first."""
         rows = self.db.execute(f"SELECT passage_id, kpi_id, score, reason FROM links WHERE {column} = ? ORDER BY score DESC", (record_id,))
         return rows.fetchall()
+
+    def linked_kpis(self, passage_ids: list[str], limit: int) -> dict[str, list[tuple[str, str, float]]]:
+        """passage id → (KPI id, KPI name, score) of its best `limit` links, best first, for many
+        passages in one query. A link whose KPI is gone takes its place in the `limit` but is left out."""
+        out: dict[str, list[tuple[str, str, float]]] = {p: [] for p in passage_ids}
+        seen: dict[str, int] = dict.fromkeys(passage_ids, 0)
+        rows = self._where_in(
+            "SELECT l.passage_id, l.kpi_id, k.id IS NOT NULL, json_extract(k.data, '$.name'), l.score FROM links l "
+            "LEFT JOIN kpis k ON k.id = l.kpi_id WHERE l.passage_id IN ({marks}) ORDER BY l.passage_id, l.score DESC, l.rowid",
+            passage_ids,
+        )
+        for passage_id, kpi_id, found, name, score in rows:
+            seen[passage_id] += 1
+            if seen[passage_id] <= limit and found:
+                out[passage_id].append((kpi_id, name, score))
+        return out
 
     def close(self) -> None:
         self.db.close()
