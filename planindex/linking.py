@@ -6,6 +6,26 @@ two stand: the same section (戦略方針(2), or a 重点プロジェクト that
 the same document, or another document of the same city. Never across cities. A pair is kept
 only above a threshold calibrated on hand-judged links (tests/data/gold_links.yaml), so that a
 passage about nothing measurable gets no link rather than a bad one.
+
+Three kinds of evidence reach past the KPI name's exact words, because a report rarely repeats
+its indicators' names (figures of each in tests/eval/README.md, "KPI links"):
+
+- Leading parts of a compound. KPI names are long compounds (東所沢駅, 地域子育て支援拠点施設)
+  that the text shortens (東所沢周辺, 地域子育て支援施設). A Japanese compound ends in the kind
+  of thing counted and begins with which one, so a passage naming the leading parts speaks of
+  the same topic; a trailing run is another thing (所沢駅 inside 東所沢駅 is another station).
+  The compound earns the share of its characters named; measurement words alone (利用者 of
+  利用者数) name no topic and earn nothing.
+- Near-copies. The 総括表 rows repeat the sentences of the 重点プロジェクト sheets (産業 repeats
+  企業誘致's 企業立地セミナー sentence), while the words that tie to a KPI (製造業者) sit in the part
+  not repeated. Passages reporting the same activity speak to the same KPIs: a passage whose own
+  words (headings left out: every passage under a heading shares them) are close to a linked
+  passage's inherits that link, discounted because its own words did not name the KPI, and under
+  its own prior so that a copy in another section does not inherit a same-section link.
+- Related words. Some links need what a planner knows of the field: 商店街 passages move the
+  小売業 sales figure. That vocabulary is data (planindex/data/related_terms.tsv, general words
+  only, never a KPI's or a place's name), earns half a word's weight, and can only add evidence;
+  with the table emptied the links stand on the texts' own words.
 """
 
 from __future__ import annotations
@@ -90,9 +110,13 @@ class Link:
 
 def section_key(section: list[str] | tuple[str, ...]) -> str:
     """'戦略方針(2)産業の力をＵＰ' → '戦略方針(2)'; other sections compare whole."""
-    if not section:
-        return ""
-    head = unicodedata.normalize("NFKC", section[0])
+    return _head_key(section[0]) if section else ""
+
+
+@lru_cache(maxsize=4096)
+def _head_key(heading: str) -> str:
+    """Cached: linking asks for every pair of passage and KPI."""
+    head = unicodedata.normalize("NFKC", heading)
     match = SECTION_KEY.search(head)
     return f"{match.group(1)}({match.group(2)})" if match else re.sub(r"\s+", "", head)
 
@@ -133,7 +157,7 @@ def _kpis(store: Store, doc_ids: list[str], city: str) -> list[Record]:
     for kid, doc_id, data in rows:
         record = json.loads(data)
         record["_subject"] = subject(record["name"])
-        record["_compounds"] = compound_parts(record["name"])
+        record["_runs"] = leading_runs(record["name"])
         out.append(Record(kid, doc_id, record, meaningful(set(name_words(record["name"])), city)))
     return out
 
@@ -143,25 +167,26 @@ def name_words(text: str) -> list[str]:
     return tokenizer().words(normalize(text), pairs=False)
 
 
-def compound_parts(name: str) -> dict[str, list[str]]:
-    """Each compound of a KPI name with its parts: 東所沢駅 → [東, 所沢, 駅]."""
-    words = tokenizer().words(normalize(name), pairs=False)
-    parts = {}
-    for word in words:
-        tokens = [t.term for t in tokenizer().tokens(word)]
-        if len(tokens) >= 2 and "".join(tokens) == word:
-            parts[word] = tokens
-    return parts
+def leading_runs(name: str) -> dict[str, tuple[str, ...]]:
+    """Each compound of a KPI name with the runs of its first parts that can stand for it, longest
+    first: 東所沢駅 → (東所沢,). Two parts or more, short of the whole (one part is a word of the
+    name already, counted on its own); a run of measurement words only (利用者 of 利用者数) names
+    no topic."""
+    runs = {}
+    for word in name_words(name):
+        parts = [t.term for t in tokenizer().tokens(word)]
+        if "".join(parts) == word:
+            runs[word] = tuple(
+                "".join(parts[:n])
+                for n in range(len(parts) - 1, 1, -1)
+                if any(len(part) >= 2 and part not in GENERIC_KPI_WORDS for part in parts[:n])
+            )
+    return {word: found for word, found in runs.items() if found}
 
 
-def leading_run(parts: list[str], text: str) -> str:
-    """The longest run of two or more of a compound's first parts, short of the whole, that starts a
-    word of the text (one part is a word of the name already, counted on its own). A run of
-    measurement words only (利用者 of 利用者数) names no topic."""
-    for n in range(len(parts) - 1, 1, -1):
-        run = "".join(parts[:n])
-        if not any(len(part) >= 2 and part not in GENERIC_KPI_WORDS for part in parts[:n]):
-            break
+def named_run(runs: tuple[str, ...], text: str) -> str:
+    """The first of the runs that starts a word of the text."""
+    for run in runs:
         if run in text and re.search(WORD_START + re.escape(run), text):
             return run
     return ""
@@ -224,8 +249,7 @@ def score_pair(
         credits = []
         # a compound's leading parts name its topic (東所沢 of 東所沢駅, 地域子育て支援 of
         # 地域子育て支援拠点施設): naming them earns the compound the share of its characters named
-        parts = kpi.data["_compounds"].get(t)
-        if parts and (run := leading_run(parts, text)):
+        if (runs := kpi.data["_runs"].get(t)) and (run := named_run(runs, text)):
             credits.append((f"{run}…", w * len(run) / len(t)))
         # a neighbouring word of the field (商店街 for 小売業) earns part of the word's weight
         if near := related.get(t, frozenset()) & passage.terms:

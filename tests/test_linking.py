@@ -16,7 +16,7 @@ import yaml
 from planindex.eval_links import DEFAULT_GOLD, evaluate
 from planindex.index import Index, expected_manifest
 from planindex.kpis import against_direction, find_kpis, show, sparkline, to_csv
-from planindex.linking import compound_parts, leading_run
+from planindex.linking import leading_runs, named_run
 from planindex.related_terms import DEFAULT_FILE, parse, related_terms
 from planindex.search import Filters
 from planindex.store import Store
@@ -51,7 +51,7 @@ def test_gold_links_precision_and_recall(corpus_index: Path) -> None:
     ],
 )
 def test_leading_parts_of_a_compound(compound: str, text: str, run: str) -> None:
-    assert leading_run(compound_parts(compound)[compound], text) == run
+    assert named_run(leading_runs(compound).get(compound, ()), text) == run
 
 
 def test_related_terms_table_parses_and_keeps_its_rules() -> None:
