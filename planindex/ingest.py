@@ -12,7 +12,7 @@ import os
 import sys
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,8 +141,10 @@ def analyze_chunk(texts: list[str]) -> Analysis:
     return Analysis(norms, [runs])
 
 
-def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Analysis:
-    """analyze_chunk over every text, in worker processes when there are many.
+def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Iterator[Analysis]:
+    """analyze_chunk over every text, in worker processes when there are many: the analyses of
+    consecutive runs of texts, in order, each as soon as it is ready, so that the caller writes one
+    while the workers tokenize the next.
 
     On Linux the workers are forked: they start in a fraction of a second and, unlike spawned
     ones, do not import the caller's main module again, so that a script calling ingest() needs
@@ -151,27 +153,27 @@ def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> An
     spawned (and the usual guard applies)."""
     workers = min(os.cpu_count() or 1, -(-len(texts) // CHUNK))
     if len(texts) < PARALLEL_FROM or workers < 2:
-        return analyze_chunk(texts)
+        yield analyze_chunk(texts)
+        return
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    whole = Analysis([], [])
+    done = 0
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for part in pool.map(analyze_chunk, chunks):
-            whole.norms.extend(part.norms)
-            whole.runs.extend(part.runs)
+            done += len(part.norms)
             if on_progress:
-                on_progress(f"analyzing {len(texts)} texts", len(whole.norms), len(texts))
-    return whole
+                on_progress(f"analyzing {len(texts)} texts", done, len(texts))
+            yield part
 
 
-def _packed(store: Store, analysis: Analysis) -> dict[str, list[bytes]]:
+def _packed(store: Store, part: Analysis, vocabularies: dict[str, dict[str, int]]) -> dict[str, list[bytes]]:
     """Give every new term an id, then each text's term counts as stored: field → bytes per text."""
     packed: dict[str, list[bytes]] = {}
     for name in FIELDS:
-        vocab = store.vocabulary(name)
-        store.intern(name, itertools.chain.from_iterable(run[name].distinct for run in analysis.runs), vocab)
+        vocab = vocabularies[name]
+        store.intern(name, itertools.chain.from_iterable(run[name].distinct for run in part.runs), vocab)
         packed[name] = []
-        for run in analysis.runs:
+        for run in part.runs:
             terms = run[name]
             packed[name] += pack_counts(array("q", map(vocab.__getitem__, terms.distinct)), terms.ids, terms.counts, terms.sizes)
     return packed
@@ -187,7 +189,7 @@ class _Input:
 
     @staticmethod
     def texts(extractions: list[Extraction]) -> list[str]:
-        """In the order _put reads them: per document, its passages then its KPIs."""
+        """In the order _write reads them: per document, its passages then its KPIs."""
         return [text for e in extractions for text in itertools.chain(map(passage_text, e.passages), map(kpi_text, e.kpis))]
 
 
@@ -217,7 +219,11 @@ def _taken_ids(store: Store, item: _Input, replaced: set[str], claimed: dict[str
     return [i for i in ids if i in holders and holders[i] not in own]
 
 
-def _write(store: Store, inputs: list[_Input], analysis: Analysis) -> list[Event]:
+# Where a text's analysis goes: its table, its document and its record; None for a refused input.
+_Slot = tuple[str, str, Passage | Kpi] | None
+
+
+def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> list[Event]:
     """Every input in one transaction: a kill at any point leaves the index as it was."""
     events: list[Event] = []
     with store.transaction():
@@ -225,45 +231,45 @@ def _write(store: Store, inputs: list[_Input], analysis: Analysis) -> list[Event
         for doc in store.documents():
             by_path.setdefault(doc["path"], set()).add(doc["id"])
         claimed: dict[str, str] = {}
-        accepted: list[tuple[_Input, set[str]]] = []
+        slots: list[_Slot] = []
+        touched_cities: set[str | None] = set()
         for item in inputs:
             new_ids = {e.document.id for e in item.extractions}
             replaced = by_path.get(str(item.path.resolve()), set()) - new_ids
             taken = _taken_ids(store, item, replaced, claimed)
             if taken:
                 events.append(Event("failed", str(item.path), f"id {taken[0]!r} is already used by another document: ids must be unique"))
+                slots += [None] * len(_Input.texts(item.extractions))
                 continue
             claimed.update((r.id, e.document.id) for e in item.extractions for r in (*e.passages, *e.kpis))
-            accepted.append((item, replaced))
-        if not accepted:
-            return events
-        # Terms of every text get ids, a refused input's included: an unused term costs one row.
-        packed = _packed(store, analysis)
-        for item, replaced in accepted:
             for doc_id in replaced:
                 store.delete_document(doc_id)
-            events += _put(store, item, analysis.norms, packed, "replaced" if replaced else "added")
+            status = "replaced" if replaced else "added"
+            for extraction in item.extractions:
+                doc = extraction.document
+                store.delete_document(doc.id)
+                store.put_document(doc.id, doc.to_json())
+                slots += [("passages", doc.id, r) for r in extraction.passages] + [("kpis", doc.id, r) for r in extraction.kpis]
+                touched_cities.add(doc.city)
+                events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
+        if not touched_cities:
+            return events
+        vocabularies = {name: store.vocabulary(name) for name in FIELDS}
+        position = 0
+        for part in parts:
+            # Terms of every text get ids, a refused input's included: an unused term costs one row.
+            packed = _packed(store, part, vocabularies)
+            rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes, bytes]]] = {"passages": [], "kpis": []}
+            for slot, norm, words, grams in zip(slots[position:], part.norms, packed["words"], packed["grams"]):
+                if slot is not None:
+                    table, doc_id, record = slot
+                    kind = record.kind if isinstance(record, Passage) else "KPI"
+                    rows[table].append((record.id, doc_id, kind, record.to_json(), norm, words, grams))
+            position += len(part.norms)
+            for table, table_rows in rows.items():
+                store.put_records(table, table_rows)
         # a new report can link to an old plan of the same city: every touched city is relinked whole
-        relink(store, {e.document.city for item, _ in accepted for e in item.extractions})
-    return events
-
-
-def _put(store: Store, item: _Input, norms: list[str], packed: dict[str, list[bytes]], status: str) -> list[Event]:
-    events = []
-    position = item.start
-    for extraction in item.extractions:
-        doc = extraction.document
-        store.delete_document(doc.id)
-        store.put_document(doc.id, doc.to_json())
-        for table, records in (("passages", extraction.passages), ("kpis", extraction.kpis)):
-            span = slice(position, position + len(records))
-            position += len(records)
-            rows = [
-                (r.id, doc.id, getattr(r, "kind", "KPI") if table == "passages" else "KPI", r.to_json(), norm, words, grams)
-                for r, norm, words, grams in zip(records, norms[span], packed["words"][span], packed["grams"][span])
-            ]
-            store.put_records(table, rows)
-        events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
+        relink(store, touched_cities)
     return events
 
 
