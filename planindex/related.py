@@ -18,6 +18,9 @@ plans, where plain more-like-this is led astray (tests/eval/README.md, "Related 
 - Two cities name one initiative differently (Facebook / SNS, 官学連携 / 大学). A small table of general
   planning vocabulary, planindex/data/related_words.tsv, adds the other words of a source word's group
   at RELATED_WORD_WEIGHT; it only widens the source, never the index or search.
+- An initiative can run over several passages (市政概要: 広島平和記念式典参列 is an event in one passage
+  and who takes part in the next). Each passage gets ITEM_CONTEXT of the scores of the passages that
+  continue its item, so the half that names the event is not pushed out by the half that matched more.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ HOUSE_STYLE = 0.25  # share of one city's passages above which a word is that ci
 SEGMENT_SHARE = 0.5  # weight of a passage's best single-line match against the whole-source match
 SEGMENT_MIN_TERMS = 2  # a line with fewer salient terms is a heading or a fragment: it joins only the whole
 RELATED_WORD_WEIGHT = 0.7  # a related word is evidence, weaker than the word the source wrote
+ITEM_CONTEXT = 0.5  # share of the scores of the passages continuing the same item added to a passage's own
 RELATED_WORDS_FILE = files("planindex") / "data" / "related_words.tsv"
 _KANJI = re.compile(r"[\u3400-\u9fff]")
 
@@ -255,6 +259,27 @@ def _score(index: Index, terms: list[Salient], lines: list[list[Salient]], pool:
     return (1 - SEGMENT_SHARE) * scores + SEGMENT_SHARE * best_line * _city_best(scores, pool, city_code)
 
 
+def _item_context(index: Index, scores: np.ndarray) -> np.ndarray:
+    """For each scored passage, the scores of the passages that continue the same item with it: the
+    adjacent passages of its document under the same item heading and section."""
+    collection = index.collection("passages")
+    scored = np.flatnonzero(scores > 0)
+    records = index.store.records("passages", [int(collection.rowids[p]) for p in scored])
+    keys: dict[int, tuple[int, str, tuple[str, ...]]] = {}
+    for p in scored:
+        data = records[int(collection.rowids[p])][0]
+        if data.get("item"):
+            keys[int(p)] = (int(collection.doc_index[p]), data["item"], tuple(data.get("section") or ()))
+    context = np.zeros_like(scores)
+    for p, key in keys.items():
+        for step in (-1, 1):
+            q = p + step
+            while keys.get(q) == key:  # a passage scored 0 ends the run: it lends nothing anyway
+                context[p] += scores[q]
+                q += step
+    return context
+
+
 def related(
     index: Index,
     passage_id: str | None = None,
@@ -285,6 +310,7 @@ def related(
         raise QueryError("the source has no distinctive words to compare (too short, or only common words)")
     scores = _score(index, terms, lines, pool, city_code)
     scores[~pool] = 0
+    scores += ITEM_CONTEXT * _item_context(index, scores)
     order = np.argsort(-scores, kind="stable")
     groups: dict[str, list[tuple[int, float]]] = {}
     for p in order:
