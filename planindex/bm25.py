@@ -75,15 +75,21 @@ def score(term_ids: list[int], postings: Postings, term_weights: np.ndarray, out
 
 
 def holding_all(term_ids: list[int], postings: Postings) -> np.ndarray:
-    """Ascending positions of the passages that hold every one of the terms: the shortest
-    postings list probed in the others (each sorted by position), not a count over all of them."""
+    """Ascending positions of the passages that hold every one of the terms."""
     lists = sorted((postings.indices[postings.indptr[t] : postings.indptr[t + 1]] for t in term_ids), key=len)
     if not lists:
         return np.zeros(0, np.int32)
-    found = np.asarray(lists[0])
-    for other in lists[1:]:
-        found = found[among(found, other)]
-    return found
+    found, rest = np.asarray(lists[0]), lists[1:]
+    # A binary search costs about twelve times a counted posting (measured at 1M passages): the
+    # shortest list is probed in the others when it is short, else every posting is counted.
+    if len(found) * len(rest) * 12 < sum(len(other) for other in rest):
+        for other in rest:
+            found = found[among(found, other)]
+        return found
+    counts = np.zeros(len(postings.lengths), np.float32)  # float32: add.at's fast path; exact up to 2**24
+    for each in lists:
+        np.add.at(counts, each, np.float32(1))
+    return np.flatnonzero(counts == len(lists)).astype(np.int32)
 
 
 def among(positions: np.ndarray, ascending: np.ndarray) -> np.ndarray:

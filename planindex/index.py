@@ -3,6 +3,7 @@ built from the stored term counts on first use and cached beside the database pe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from contextlib import ExitStack
@@ -46,9 +47,20 @@ class Collection:
     kind_index: np.ndarray  # position → index into kinds
     kinds: tuple[str, ...]
     fields: dict[str, Field]
+    _scratch: dict[tuple[str, type], np.ndarray] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.rowids)
+
+    def scratch(self, name: str, dtype: type = np.float32) -> np.ndarray:
+        """A vector of one value per record, kept for the next query to reuse: at a million records
+        a fresh one costs about a thousand page faults, more than the arithmetic done on it (a
+        virtual machine makes each fault dear). Its content is whatever the last user left. Queries
+        on one Index must run one at a time: they share these."""
+        key = (name, dtype)
+        if key not in self._scratch:
+            self._scratch[key] = np.zeros(len(self), dtype)
+        return self._scratch[key]
 
 
 class Index:

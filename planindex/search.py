@@ -19,6 +19,7 @@ from planindex.tokens import bigrams
 SHORT_TERM = 3  # characters: below this a morphological token is unreliable, bigrams decide too
 GRAM_WEIGHT = 0.5  # bigram evidence of a substring match (every bigram of the term), beside word evidence
 PARTIAL_GRAM_WEIGHT = 0.3  # bigram evidence of a partial match (some of its bigrams), a tie-breaker below words
+SAMPLE = 4096  # scores sampled to find a threshold for the top k
 LINKED_KPIS = 3  # KPIs shown with a hit: the best links; the rest are one `planindex show` away
 
 
@@ -73,26 +74,28 @@ class SearchResult:
         return {"query": self.query, "total": self.total, "took_ms": round(self.took_ms, 2), "hits": [h.to_json() for h in self.hits]}
 
 
-def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
+def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarray | None = None) -> np.ndarray:
     """BM25 evidence for one typed term, from three sources:
     - its words found in the index, summed (a word missing from the index is skipped rather than
       voiding the term: a compound typed whole, 障害者支援, or a question brings words no passage has);
     - its bigrams, in the passages that hold every one of them: a substring that crosses word
       boundaries, or a short term MeCab splits differently in a query and in a passage;
     - its kanji and kana bigrams anywhere, at a lower weight: a partial match (空き家 meets 空き店舗,
-      行財政 meets 財政), which ranks a passage that shares part of a word above one that shares none."""
+      行財政 meets 財政), which ranks a passage that shares part of a word above one that shares none.
+    The scores are written into `out` when given (its content is replaced), else into a new vector."""
     words = collection.fields["words"]
     grams = collection.fields["grams"]
     word_ids = sorted(set(index.term_ids("words", list(term.words))))
-    scores = bm25.score(word_ids, words.postings, words.weights)
+    scores = bm25.score(word_ids, words.postings, words.weights, _zeroed(out))
     if len(term.norm) == 1:
         # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).
         return bm25.score(index.grams_holding(term.norm), grams.postings, grams.weights, scores)
     partial_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if _partial_gram(g)])))
     other_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if not _partial_gram(g)])))
-    partial_scores = bm25.score(partial_ids, grams.postings, grams.weights) if partial_ids else None
-    if partial_scores is not None:  # without partial bigrams this would add zeros to every passage
-        scores += PARTIAL_GRAM_WEIGHT * partial_scores
+    partial_scores = None
+    if partial_ids:  # without partial bigrams this would add zeros to every passage
+        partial_scores = bm25.score(partial_ids, grams.postings, grams.weights, _zeroed(collection.scratch("partial")))
+        scores += np.multiply(partial_scores, PARTIAL_GRAM_WEIGHT, out=collection.scratch("scaled"))
     # Latin letters and digits are split at script boundaries, the same way in a query and a passage:
     # a known ASCII word needs no substring match, which would find DV inside DVD and PR inside PRO.
     ascii_word = bool(word_ids) and term.norm.isascii()
@@ -103,7 +106,7 @@ def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
     if partial_scores is not None and len(partial_ids) == 1 and not other_ids:
         # One bigram (支援, 空き): the passages holding it are those with a partial score, so adding
         # over the whole vector, where the others hold zeros, spares a gather and a scatter.
-        scores += weight * partial_scores
+        scores += np.multiply(partial_scores, weight, out=collection.scratch("scaled"))
         return scores
     # Only the passages holding every bigram get the substring evidence, so it is computed at those
     # positions alone rather than over the whole collection.
@@ -114,30 +117,39 @@ def term_scores(index: Index, collection: Collection, term: Term) -> np.ndarray:
     return scores
 
 
+def _zeroed(out: np.ndarray | None) -> np.ndarray | None:
+    if out is not None:
+        out.fill(0)
+    return out
+
+
 def _partial_gram(gram: str) -> bool:
     """A bigram that means something on its own: two kanji or kana (空き of 空き家 and 空き店舗). Two
     Latin letters do not: the "or" of forest would meet every "for" and "report"."""
     return not any(ch.isascii() for ch in gram)
 
 
-def rank(index: Index, collection: Collection, query: Query) -> np.ndarray:
-    """Scores of every record: the sum over groups times the share of groups matched."""
+def rank(index: Index, collection: Collection, query: Query, out: np.ndarray | None = None) -> np.ndarray:
+    """Scores of every record: the sum over groups times the share of groups matched. Written into
+    `out` when given (its content is replaced), else into a new vector."""
     if len(query.groups) == 1:  # the share is 1 wherever the score is positive: nothing to multiply
-        return _group_scores(index, collection, query.groups[0])
-    total = np.zeros(len(collection), np.float32)
-    matched = np.zeros(len(collection), np.float32)
-    for group in query.groups:
-        group_scores = _group_scores(index, collection, group)
+        return _group_scores(index, collection, query.groups[0], out)
+    total = _group_scores(index, collection, query.groups[0], out)
+    matched, positive = collection.scratch("matched"), collection.scratch("positive", np.bool_)
+    matched[:] = np.greater(total, 0, out=positive)
+    for group in query.groups[1:]:
+        group_scores = _group_scores(index, collection, group, collection.scratch("group"))
         total += group_scores
-        matched += group_scores > 0
-    return total * (matched / len(query.groups))
+        matched += np.greater(group_scores, 0, out=positive)
+    total *= np.divide(matched, len(query.groups), out=matched)
+    return total
 
 
-def _group_scores(index: Index, collection: Collection, group: tuple[Term, ...]) -> np.ndarray:
+def _group_scores(index: Index, collection: Collection, group: tuple[Term, ...], out: np.ndarray | None) -> np.ndarray:
     """The best of the alternatives, passage by passage (scores are never negative)."""
-    scores = term_scores(index, collection, group[0])
+    scores = term_scores(index, collection, group[0], out)
     for term in group[1:]:
-        np.maximum(scores, term_scores(index, collection, term), out=scores)
+        np.maximum(scores, term_scores(index, collection, term, collection.scratch("alternative")), out=scores)
     return scores
 
 
@@ -217,20 +229,35 @@ def _text_checked(index: Index, table: str, collection: Collection, query: Query
     return positive[passes]
 
 
-def _best_first(scores: np.ndarray, positive: np.ndarray, batch: int) -> Iterator[np.ndarray]:
-    """`positive` best first, ties by position (a stable sort), `batch` at a time: a partition
-    finds the first batch, and the rest is sorted only if the caller reads on."""
-    values = scores[positive]
-    split = len(values) - batch
-    if split > 0:
-        kth = np.partition(values, split)[split]
-        parts = [positive[values >= kth], positive[values < kth]]
+def _best_first(scores: np.ndarray, batch: int) -> Iterator[np.ndarray]:
+    """Positions with a positive score, best first and ties by position (a stable sort), `batch` at
+    a time: those not below the batch-th best come first, and the rest is found and sorted only
+    if the caller reads on."""
+    kth = _kth_best(scores, batch)
+    if kth > 0:
+        parts = (lambda: np.flatnonzero(scores >= kth), lambda: np.flatnonzero((scores > 0) & (scores < kth)))
     else:
-        parts = [positive]
+        parts = (lambda: np.flatnonzero(scores > 0),)
     for part in parts:
-        ordered = part[np.argsort(-scores[part], kind="stable")]
+        positions = part()
+        ordered = positions[np.argsort(-scores[positions], kind="stable")]
         for start in range(0, len(ordered), batch):
             yield ordered[start : start + batch]
+
+
+def _kth_best(scores: np.ndarray, k: int) -> float:
+    """The k-th best score (0 when fewer than k are positive), from a candidate set found with a
+    threshold read off a sample: a partition of a few thousand scores rather than of all of them."""
+    stride = max(1, len(scores) // SAMPLE)
+    sample = scores[::stride]
+    wanted = min(len(sample), 2 * k)  # about 2k x stride scores are expected above the threshold
+    threshold = np.partition(sample, len(sample) - wanted)[len(sample) - wanted] if wanted else 0
+    candidates = scores[scores >= threshold] if threshold > 0 else np.zeros(0, np.float32)
+    if len(candidates) < k:  # the sample was unlucky, or few scores are positive: all of them
+        candidates = scores[scores > 0]
+        if len(candidates) < k:
+            return 0.0
+    return float(np.partition(candidates, len(candidates) - k)[len(candidates) - k])
 
 
 def top_positions(
@@ -238,16 +265,17 @@ def top_positions(
 ) -> tuple[list[tuple[int, float]], int, dict[int, tuple[dict[str, Any], str]]]:
     """(position, score) of the best k records, the number that matched, and their stored data."""
     collection = index.collection(table)
-    scores = rank(index, collection, query)
+    scores = rank(index, collection, query, collection.scratch("scores"))
     mask = filter_mask(index, collection, filters)
     if mask is not None:
         scores[~mask] = 0
-    positive = np.flatnonzero(scores > 0)
     if query.phrases or query.excludes:
-        positive = _text_checked(index, table, collection, query, positive)
+        positive = np.flatnonzero(scores)
+        kept = _text_checked(index, table, collection, query, positive)
+        scores[positive[~bm25.among(positive, kept)]] = 0
     chosen: list[tuple[int, float]] = []
     records: dict[int, tuple[dict[str, Any], str]] = {}
-    for positions in _best_first(scores, positive, max(k, 1)):
+    for positions in _best_first(scores, max(k, 1)):
         fetched = index.store.records(table, [int(collection.rowids[p]) for p in positions])
         for p in positions:
             rowid = int(collection.rowids[p])
@@ -256,7 +284,7 @@ def top_positions(
                 records[int(p)] = fetched[rowid]
         if len(chosen) >= k:
             break
-    return chosen, len(positive), records
+    return chosen, int(np.count_nonzero(scores)), records  # scores are never negative
 
 
 def make_hits(index: Index, found: list[tuple[int, float, dict[str, Any]]], terms: list[str]) -> list[Hit]:
