@@ -6,7 +6,8 @@ plans, where plain more-like-this is led astray (tests/eval/README.md, "Related 
 
 - Nouns only. A plan's verbs (図る, 進める, 行う, 向ける) are the grammar of every passage, and the ones
   rare enough to pass an idf floor are accidents of phrasing, not topics. A one-kanji noun is kept
-  (命, 心, 緑): planning Japanese writes whole topics with one.
+  (命, 心, 緑): planning Japanese writes whole topics with one. So is a compound's one-kanji piece
+  (線 of 号線, 駅 of 所沢駅): keeping only lone ones lost two pairs, the pieces carry part of a match.
 - A city's house style says nothing about a topic: a word found in more than HOUSE_STYLE of one city's
   passages (推進, 支援, 充実) is dropped even if the other city uses it less. So are city names: they say
   where, not what, and would pull every hit back to the source's own city.
