@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pairs", nargs="?", type=Path, default=DEFAULT_PAIRS)
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="list the pairs missed, with the texts")
-    parser.add_argument("--no-related-words", action="store_true", help="leave out planindex/data/related_words.tsv")
+    parser.add_argument("--no-related-words", action="store_true", help="leave out planindex/data/related_terms.tsv")
     args = parser.parse_args(argv)
     index = Index.open(args.index)
     scores = evaluate(index, yaml.safe_load(args.pairs.read_text(encoding="utf-8")), expand=not args.no_related_words)

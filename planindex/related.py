@@ -17,7 +17,7 @@ plans, where plain more-like-this is led astray (tests/eval/README.md, "Related 
   each city, and a passage's score blends the whole-source score with its best line (SEGMENT_SHARE):
   the top of a city then holds the best match of several bullets, not the five best of one.
 - Two cities name one initiative differently (Facebook / SNS, 官学連携 / 大学). A small table of general
-  planning vocabulary, planindex/data/related_words.tsv, adds the other words of a source word's group
+  planning vocabulary, planindex/data/related_terms.tsv, adds the other words of a source word's group
   at RELATED_WORD_WEIGHT; it only widens the source, never the index or search.
 - An initiative can run over several passages (市政概要: 広島平和記念式典参列 is an event in one passage
   and who takes part in the next). Each passage gets ITEM_CONTEXT of the scores of the passages that
@@ -31,7 +31,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ import numpy as np
 from planindex.errors import QueryError, UnknownRecord
 from planindex.index import Index
 from planindex.normalize import normalize
+from planindex.related_terms import related_groups
 from planindex.search import Hit, make_hit
 from planindex.tokens import analyze, tokenizer
 
@@ -51,7 +51,6 @@ SEGMENT_SHARE = 0.5  # weight of a passage's best single-line match against the 
 SEGMENT_MIN_TERMS = 2  # a line with fewer salient terms is a heading or a fragment: it joins only the whole
 RELATED_WORD_WEIGHT = 0.7  # a related word is evidence, weaker than the word the source wrote
 ITEM_CONTEXT = 0.5  # share of the scores of the passages continuing the same item added to a passage's own
-RELATED_WORDS_FILE = files("planindex") / "data" / "related_words.tsv"
 _KANJI = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -123,12 +122,10 @@ def index_term(word: str) -> str | None:
 
 @cache
 def related_words() -> dict[str, tuple[str, ...]]:
-    """Each word of related_words.tsv → the other words of its groups, as index terms."""
+    """Each word of the related-words table → the other words of its groups, as index terms."""
     groups: dict[str, set[str]] = {}
-    for line in RELATED_WORDS_FILE.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        words = [term for w in line.split("\t") if w.strip() and (term := index_term(w.strip()))]
+    for group in related_groups():
+        words = [term for word in group if (term := index_term(word))]
         for word in words:
             groups.setdefault(word, set()).update(w for w in words if w != word)
     return {word: tuple(sorted(others)) for word, others in groups.items()}
