@@ -100,7 +100,7 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     # a known ASCII word needs no substring match, which would find DV inside DVD and PR inside PRO.
     ascii_word = bool(word_ids) and term.norm.isascii()
     if ascii_word or not term.grams or len(partial_ids) + len(other_ids) < len(set(term.grams)):
-        return scores  # (a bigram in no passage: no passage holds the term as a substring)
+        return scores  # no substring evidence: an ASCII word, or a bigram that no passage holds
     # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
     weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
     if partial_scores is not None and len(partial_ids) == 1 and not other_ids:

@@ -147,7 +147,7 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
     try:
         for table, collection in arrays.items():
             again = loaded.collection(table)
-            assert isinstance(again.rowids, np.memmap)  # read from the cache, memory-mapped
+            assert isinstance(again.rowids.base, np.memmap)  # read from the cache, memory-mapped
             assert np.array_equal(again.rowids, collection.rowids) and again.kinds == collection.kinds
             for name in FIELDS:
                 a, b = again.fields[name], collection.fields[name]
