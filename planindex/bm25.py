@@ -21,7 +21,6 @@ class Postings:
 
     indptr: np.ndarray  # int64, n_terms + 1
     indices: np.ndarray  # int32 passage positions
-    tfs: np.ndarray  # float32 term frequencies
     lengths: np.ndarray  # float32 passage lengths in terms, per passage position
 
     @property
@@ -32,33 +31,35 @@ class Postings:
         return np.diff(self.indptr)
 
 
-def build(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> Postings:
-    """Postings from per-passage (term ids, counts) pairs, passage i being rows[i]."""
+def build(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[Postings, np.ndarray]:
+    """Postings from per-passage (term ids, counts) pairs, passage i being rows[i], and the term
+    frequency of each posting (float32, aligned with indices). The frequencies only go into the
+    weights: a query reads weights alone, so they are not kept beside them (a third of the arrays)."""
     n = len(rows)
     lengths = np.array([counts.sum() for _, counts in rows], dtype=np.float32) if n else np.zeros(0, np.float32)
     if n == 0:
-        return Postings(np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32), lengths)
+        return Postings(np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32), lengths), np.zeros(0, np.float32)
     terms = np.concatenate([ids for ids, _ in rows]).astype(np.int64)
     counts = np.concatenate([c for _, c in rows]).astype(np.float32)
     passages = np.repeat(np.arange(n, dtype=np.int32), [len(ids) for ids, _ in rows])
     order = np.argsort(terms, kind="stable")
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-    return Postings(indptr, passages[order], counts[order], lengths)
+    return Postings(indptr, passages[order], lengths), counts[order]
 
 
 def idf(df: np.ndarray, n: int) -> np.ndarray:
     return np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
 
 
-def weights(postings: Postings, k1: float = K1, b: float = B) -> np.ndarray:
+def weights(postings: Postings, tfs: np.ndarray, k1: float = K1, b: float = B) -> np.ndarray:
     """BM25 weight of each posting, aligned with postings.indices."""
     n = len(postings.lengths)
     if n == 0 or len(postings.indices) == 0:
         return np.zeros(len(postings.indices), np.float32)
     avgdl = float(postings.lengths.mean()) or 1.0
     term_idf = np.repeat(idf(postings.df(), n), postings.df())
-    tf = postings.tfs
+    tf = tfs
     norm = k1 * (1 - b + b * postings.lengths[postings.indices] / avgdl)
     return (term_idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
 

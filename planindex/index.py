@@ -121,12 +121,11 @@ class Index:
             "kind_index": np.asarray(kind_index, dtype=np.int16),
         }
         for field in FIELDS:
-            postings = bm25.build(rows[field], n_terms)
+            postings, tfs = bm25.build(rows[field], n_terms)
             arrays[f"{field}.indptr"] = postings.indptr
             arrays[f"{field}.indices"] = postings.indices
-            arrays[f"{field}.tfs"] = postings.tfs
             arrays[f"{field}.lengths"] = postings.lengths
-            arrays[f"{field}.weights"] = bm25.weights(postings)
+            arrays[f"{field}.weights"] = bm25.weights(postings, tfs)
         kinds = sorted(kind_pos, key=kind_pos.get)
         self._write_cache(table, arrays, kinds)
         return self._collection(arrays, kinds)
@@ -134,7 +133,7 @@ class Index:
     def _collection(self, arrays: dict[str, np.ndarray], kinds: list[str]) -> Collection:
         fields = {
             f: Field(
-                bm25.Postings(arrays[f"{f}.indptr"], arrays[f"{f}.indices"], arrays[f"{f}.tfs"], arrays[f"{f}.lengths"]),
+                bm25.Postings(arrays[f"{f}.indptr"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
                 arrays[f"{f}.weights"],
             )
             for f in FIELDS
@@ -164,7 +163,7 @@ class Index:
         folder = self._cache_dir(table)
         if not (folder / "kinds.txt").exists():
             return None
-        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "tfs", "lengths", "weights"))]
+        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "lengths", "weights"))]
         try:
             # Plain arrays over the mapped files: np.memmap's Python-level slicing costs a few
             # microseconds a slice, and a query slices postings thousands of times.

@@ -15,7 +15,7 @@ from rank_bm25 import BM25Okapi
 from planindex import bm25
 from planindex.index import FIELDS, Index
 from planindex.search import search
-from planindex.store import CACHE_FOLDER
+from planindex.store import CACHE_FOLDER, unpack_counts
 
 # Term ids: 1 待機, 2 児童, 3 保育 (0 is never used, as in the index, whose ids start at 1).
 PASSAGES = [
@@ -53,14 +53,14 @@ def hand_scores(query: list[int]) -> np.ndarray:
 
 @pytest.mark.parametrize("query", [[1], [2], [3], [1, 2], [2, 3], [1, 2, 3]])
 def test_three_passages_scored_by_hand(query: list[int]) -> None:
-    postings = bm25.build(PASSAGES, N_TERMS)
-    weights = bm25.weights(postings, k1=1.2, b=0.75)  # the worked example's parameters, not the tuned defaults
+    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    weights = bm25.weights(postings, tfs, k1=1.2, b=0.75)  # the worked example's parameters, not the tuned defaults
     assert bm25.score(query, postings, weights) == pytest.approx(hand_scores(query), abs=1e-5)
 
 
 def test_the_hand_example_ranks_as_a_reader_expects() -> None:
-    postings = bm25.build(PASSAGES, N_TERMS)
-    weights = bm25.weights(postings)
+    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    weights = bm25.weights(postings, tfs)
     # 児童 once in the short p1 beats 児童 once in the longer p0; 保育 alone in p2 beats p1's share.
     assert list(np.argsort(-bm25.score([2], postings, weights))[:2]) == [1, 0]
     assert list(np.argsort(-bm25.score([3], postings, weights))[:2]) == [2, 1]
@@ -84,13 +84,11 @@ def corpus_terms(index: Index) -> tuple[list[list[int]], bm25.Postings, np.ndarr
     """The word postings of the corpus passages, and each passage as the list of its term ids with
     repeats: the same tokens, for rank_bm25."""
     field = index.collection("passages").fields["words"]
-    postings = field.postings
-    documents: list[list[int]] = [[] for _ in range(len(postings.lengths))]
-    for term in range(postings.n_terms):
-        start, end = postings.indptr[term], postings.indptr[term + 1]
-        for position, tf in zip(postings.indices[start:end], postings.tfs[start:end]):
-            documents[position] += [term] * int(tf)
-    return documents, postings, field.weights
+    documents = [
+        [int(term) for term, count in zip(*unpack_counts(words)) for _ in range(count)]
+        for _, _, _, words, _ in index.store.postings_rows("passages")
+    ]
+    return documents, field.postings, field.weights
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +149,7 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
             assert np.array_equal(again.rowids, collection.rowids) and again.kinds == collection.kinds
             for name in FIELDS:
                 a, b = again.fields[name], collection.fields[name]
-                for part in ("indptr", "indices", "tfs", "lengths"):
+                for part in ("indptr", "indices", "lengths"):
                     assert np.array_equal(getattr(a.postings, part), getattr(b.postings, part))
                 assert np.array_equal(a.weights, b.weights)
         assert {q: [(h.id, h.score) for h in search(loaded, q, 20).hits] for q in queries} == built
