@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from planindex import __version__, bm25
-from planindex.store import CACHE_FOLDER, Store, unpack_counts
+from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, unpack_counts
 
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
@@ -29,7 +29,12 @@ def expected_manifest() -> dict[str, str]:
     """What the index must have been built with to be read by this planindex."""
     from planindex.tokens import Tokenizer
 
-    return {"planindex": __version__, "tokenizer": Tokenizer.version(), "bm25": f"lucene k1={bm25.K1} b={bm25.B}"}
+    return {
+        "planindex": __version__,
+        "store": STORE_FORMAT,
+        "tokenizer": Tokenizer.version(),
+        "bm25": f"lucene k1={bm25.K1} b={bm25.B}",
+    }
 
 
 @dataclass(frozen=True, slots=True)
