@@ -102,9 +102,7 @@ def among(positions: np.ndarray, ascending: np.ndarray) -> np.ndarray:
     return ascending[at] == positions
 
 
-def score_at(
-    term_ids: list[int], positions: np.ndarray, postings: Postings, term_weights: np.ndarray, out: np.ndarray
-) -> np.ndarray:
+def score_at(term_ids: list[int], positions: np.ndarray, postings: Postings, term_weights: np.ndarray, out: np.ndarray) -> np.ndarray:
     """score() restricted to `positions`, ascending passages that hold every one of the terms:
     out[i] gets the weights of positions[i], term after term, in the order score() adds them."""
     for term in term_ids:
