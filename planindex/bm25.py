@@ -39,13 +39,16 @@ def build(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[Post
     lengths = np.array([counts.sum() for _, counts in rows], dtype=np.float32) if n else np.zeros(0, np.float32)
     if n == 0:
         return Postings(np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32), lengths), np.zeros(0, np.float32)
-    terms = np.concatenate([ids for ids, _ in rows]).astype(np.int64)
-    counts = np.concatenate([c for _, c in rows]).astype(np.float32)
-    passages = np.repeat(np.arange(n, dtype=np.int32), [len(ids) for ids, _ in rows])
-    order = np.argsort(terms, kind="stable")
+    # int32 ids and in-place work: at 1M passages a posting array is a gigabyte, and every
+    # temporary one more
+    terms = np.concatenate([ids for ids, _ in rows]).astype(np.int32, copy=False)
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
-    return Postings(indptr, passages[order], lengths), counts[order]
+    order = np.argsort(terms, kind="stable")
+    del terms
+    passages = np.repeat(np.arange(n, dtype=np.int32), [len(ids) for ids, _ in rows])[order]
+    counts = np.concatenate([c for _, c in rows])[order].astype(np.float32)
+    return Postings(indptr, passages, lengths), counts
 
 
 def idf(df: np.ndarray, n: int) -> np.ndarray:
@@ -58,10 +61,19 @@ def weights(postings: Postings, tfs: np.ndarray, k1: float = K1, b: float = B) -
     if n == 0 or len(postings.indices) == 0:
         return np.zeros(len(postings.indices), np.float32)
     avgdl = float(postings.lengths.mean()) or 1.0
-    term_idf = np.repeat(idf(postings.df(), n), postings.df())
-    tf = tfs
-    norm = k1 * (1 - b + b * postings.lengths[postings.indices] / avgdl)
-    return (term_idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+    # idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl)), in that order of float32
+    # operations, but in place: two posting-sized arrays instead of six
+    denominator = postings.lengths[postings.indices]
+    denominator *= b
+    denominator /= avgdl
+    denominator += 1 - b
+    denominator *= k1
+    denominator += tfs
+    weight = np.repeat(idf(postings.df(), n), postings.df())
+    weight *= tfs
+    weight *= k1 + 1
+    weight /= denominator
+    return weight
 
 
 def score(term_ids: list[int], postings: Postings, term_weights: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

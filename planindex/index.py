@@ -126,7 +126,7 @@ class Index:
             "kind_index": np.asarray(kind_index, dtype=np.int16),
         }
         for field in FIELDS:
-            postings, tfs = bm25.build(rows[field], n_terms)
+            postings, tfs = bm25.build(rows.pop(field), n_terms)  # each field's rows freed once built
             arrays[f"{field}.indptr"] = postings.indptr
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
