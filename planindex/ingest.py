@@ -181,11 +181,14 @@ def _packed(store: Store, part: Analysis, vocabularies: dict[str, dict[str, int]
 
 @dataclass(frozen=True, slots=True)
 class _Input:
-    """One file to write, and where the analysis of its texts starts in the batch's list."""
+    """One file to write: its texts are analysed in the batch's list, one after another."""
 
     path: Path
     extractions: list[Extraction]
-    start: int
+
+    @property
+    def records(self) -> int:
+        return sum(len(e.passages) + len(e.kpis) for e in self.extractions)
 
     @staticmethod
     def texts(extractions: list[Extraction]) -> list[str]:
@@ -239,7 +242,7 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
             taken = _taken_ids(store, item, replaced, claimed)
             if taken:
                 events.append(Event("failed", str(item.path), f"id {taken[0]!r} is already used by another document: ids must be unique"))
-                slots += [None] * len(_Input.texts(item.extractions))
+                slots += [None] * item.records
                 continue
             claimed.update((r.id, e.document.id) for e in item.extractions for r in (*e.passages, *e.kpis))
             for doc_id in replaced:
@@ -315,7 +318,7 @@ def ingest(
                 continue
             for warning in (w for e in extractions for w in e.warnings):
                 emit(Event("warning", str(path), warning))
-            inputs.append(_Input(path, extractions, len(texts)))
+            inputs.append(_Input(path, extractions))
             texts += _Input.texts(extractions)
         if inputs:
             for event in _write(store, inputs, analyze(texts, on_progress)):

@@ -252,7 +252,7 @@ def score_pair(
         if (runs := kpi.data["_runs"].get(t)) and (run := named_run(runs, text)):
             credits.append((f"{run}…", w * len(run) / len(t)))
         # a neighbouring word of the field (商店街 for 小売業) earns part of the word's weight
-        if near := related.get(t, frozenset()) & passage.terms:
+        if near := passage.terms.intersection(related.get(t, ())):
             credits.append((f"{min(near)}~{t}", w * RELATED_WEIGHT))
         if credits:
             shared.append(max(credits, key=lambda c: c[1]))
@@ -331,12 +331,13 @@ def link_city(store: Store, doc_ids: list[str], city: str) -> list[Link]:
     # to the same KPIs even where its own words miss them: it inherits their coverage, discounted,
     # under its own prior
     best = dict(direct)
-    similar = _similar(passages, _idf(passages), {i for i, _ in direct})
+    linked: dict[int, list[tuple[int, float]]] = defaultdict(list)  # passage → (KPI, coverage) of its own links
+    for (i, k), (_, coverage, _) in direct.items():
+        linked[i].append((k, coverage))
+    similar = _similar(passages, _idf(passages), set(linked))
     for j, sources in similar.items():
         for i, cosine in sources:
-            for (source, k), (_, coverage, _) in direct.items():
-                if source != i:
-                    continue
+            for k, coverage in linked[i]:
                 prior, where = _prior(passages[j], kpis[k], projects)
                 score = coverage * prior * INHERITED
                 if score >= THRESHOLD and score > best.get((j, k), (0.0,))[0]:
