@@ -40,12 +40,11 @@ from planindex.eval_search import (
     StoredPassage,
     System,
     evaluate,
-    load_judged,
+    open_judged,
     planindex_system,
     rank_bm25_system,
     table,
 )
-from planindex.index import Index, default_folder
 
 GROONGA_TOKENIZERS = {"groonga-mecab": "TokenMecab", "groonga-bigram": "TokenBigram"}
 
@@ -175,10 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES)
     args = parser.parse_args(argv)
-    index = Index.open(args.index or default_folder())
-    judged, missing, passages = load_judged(index, args.queries)
-    for message in missing:
-        print(f"unresolved judgment: {message}", file=sys.stderr)
+    index, judged, passages = open_judged(args.index, args.queries)
     systems: dict[str, System] = {"rank-bm25 (fugashi surfaces)": rank_bm25_system(passages), "planindex": planindex_system(index)}
     version = groonga_version()
     with tempfile.TemporaryDirectory(prefix="eval-groonga-") as folder:

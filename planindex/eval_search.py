@@ -167,16 +167,22 @@ def load_judged(index: Index, path: Path = DEFAULT_QUERIES) -> tuple[list[Judged
     return judged, missing, passages
 
 
+def open_judged(folder: Path | None, path: Path = DEFAULT_QUERIES) -> tuple[Index, list[Judged], list[StoredPassage]]:
+    """The index, its judged queries and its passages, each judgment that names no passage reported on stderr."""
+    index = Index.open(folder or default_folder())
+    judged, missing, passages = load_judged(index, path)
+    for message in missing:
+        print(f"unresolved judgment: {message}", file=sys.stderr)
+    return index, judged, passages
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("queries", nargs="?", type=Path, default=DEFAULT_QUERIES)
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="print each query's scores for planindex")
     args = parser.parse_args(argv)
-    index = Index.open(args.index or default_folder())
-    judged, missing, passages = load_judged(index, args.queries)
-    for message in missing:
-        print(f"unresolved judgment: {message}", file=sys.stderr)
+    index, judged, passages = open_judged(args.index, args.queries)
     results = [
         ("rank-bm25 (fugashi surfaces)", evaluate(rank_bm25_system(passages), judged)),
         ("planindex", evaluate(planindex_system(index), judged)),

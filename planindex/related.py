@@ -30,7 +30,6 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,7 @@ import numpy as np
 from planindex.errors import QueryError, UnknownRecord
 from planindex.index import Index
 from planindex.normalize import normalize
-from planindex.related_terms import related_groups
+from planindex.related_terms import related_terms
 from planindex.search import Hit, make_hit
 from planindex.tokens import analyze, tokenizer
 
@@ -112,29 +111,10 @@ def salient_terms(index: Index, text: str, limit: int = SALIENT_TERMS) -> list[S
     return out[:limit]
 
 
-def index_term(word: str) -> str | None:
-    """The one index term a table word stands for: itself, normalized, or the base form of a word
-    the tokenizer reads as a verb (見守り → 見守る); None for a word that is several terms."""
-    terms, _ = analyze(word)
-    normalized = normalize(word)
-    return normalized if normalized in terms else terms[0] if len(terms) == 1 else None
-
-
-@cache
-def related_words() -> dict[str, tuple[str, ...]]:
-    """Each word of the related-words table → the other words of its groups, as index terms."""
-    groups: dict[str, set[str]] = {}
-    for group in related_groups():
-        words = [term for word in group if (term := index_term(word))]
-        for word in words:
-            groups.setdefault(word, set()).update(w for w in words if w != word)
-    return {word: tuple(sorted(others)) for word, others in groups.items()}
-
-
 def _line_terms(text: str, expand: bool) -> tuple[list[Counter[str]], set[str]]:
     """The noun terms of each non-empty line with their counts, related words included, and the set
     of terms that only the related-words table brought."""
-    table = related_words() if expand else {}
+    table = related_terms() if expand else {}
     lines: list[tuple[Counter[str], list[str]]] = []
     for line in text.splitlines():
         normalized = normalize(line)

@@ -13,6 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from planindex.normalize import normalize
+from planindex.tokens import analyze
 
 DEFAULT_FILE = files("planindex") / "data" / "related_terms.tsv"
 
@@ -40,11 +41,21 @@ def related_groups() -> list[tuple[str, ...]]:
     return parse(DEFAULT_FILE.read_text(encoding="utf-8"))
 
 
+def index_term(word: str) -> str | None:
+    """The one index term a table word stands for: itself, normalized, or the base form of a word
+    the tokenizer reads as a verb (見守り → 見守る); None for a word that is several terms."""
+    terms, _ = analyze(word)
+    normalized = normalize(word)
+    return normalized if normalized in terms else terms[0] if len(terms) == 1 else None
+
+
 @cache
-def related_terms() -> dict[str, frozenset[str]]:
-    """Word → the other words of every group it is in."""
+def related_terms() -> dict[str, tuple[str, ...]]:
+    """Index term → the other terms of every group it is in, sorted (a fixed order for callers
+    that count them): linking and related initiatives compare index terms."""
     related: dict[str, set[str]] = {}
-    for words in related_groups():
-        for word in words:
-            related.setdefault(word, set()).update(other for other in words if other != word)
-    return {word: frozenset(others) for word, others in related.items()}
+    for group in related_groups():
+        terms = [term for word in group if (term := index_term(word))]
+        for term in terms:
+            related.setdefault(term, set()).update(other for other in terms if other != term)
+    return {term: tuple(sorted(others)) for term, others in related.items()}
