@@ -214,12 +214,7 @@ class Store:
 
     def owners(self, table: str, record_ids: list[str]) -> dict[str, str]:
         """record id → the document holding it, for those of the ids already indexed."""
-        found: dict[str, str] = {}
-        for start in range(0, len(record_ids), CHUNK):
-            chunk = record_ids[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            found.update(self.db.execute(f"SELECT id, doc_id FROM {table} WHERE id IN ({marks})", chunk).fetchall())
-        return found
+        return dict(self._where_in(f"SELECT id, doc_id FROM {table} WHERE id IN ({{marks}})", record_ids))
 
     def put_document(self, doc_id: str, data: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc_id, json.dumps(data, ensure_ascii=False)))
