@@ -15,9 +15,10 @@
     │   ├── IndexDamaged           the database file is not a readable planindex index
     │   ├── IndexBusy              another process kept the index locked for writing too long
     │   └── UnknownRecord          no document, passage or KPI with that id
-    └── QueryError                 a search query that cannot be run (empty, binary, too long)
+    ├── QueryError                 a search query that cannot be run (empty, binary, too long)
+    └── MissingExtra               an evaluation needs a package of the test extras
 
-The CLI is the only place that turns these into messages; each message says how to fix it.
+The CLI (and eval_run, for the evaluation commands) turns these into messages; each message says how to fix it.
 """
 
 from __future__ import annotations
@@ -92,3 +93,7 @@ class UnknownRecord(IndexError_):
 
 class QueryError(PlanindexError):
     """A query that cannot be run: empty, binary, stopwords only, or too long."""
+
+
+class MissingExtra(PlanindexError):
+    """A package of the test extras that an evaluation needs is not installed."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planindex.eval_run import read_yaml, run
 from planindex.index import default_folder, expected_manifest
 from planindex.linking import ranked_kpis, section_key
 from planindex.store import Store
@@ -75,15 +76,13 @@ def evaluate(store: Store, gold: list[dict[str, Any]]) -> LinkScores:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import yaml
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("gold", nargs="?", type=Path, default=DEFAULT_GOLD)
     parser.add_argument("--index", type=Path, default=None)
     parser.add_argument("-v", "--verbose", action="store_true", help="print each item's top three KPIs")
     args = parser.parse_args(argv)
     store = Store.open(args.index or default_folder(), expected_manifest())
-    scores = evaluate(store, yaml.safe_load(args.gold.read_text(encoding="utf-8")))
+    scores = evaluate(store, read_yaml(args.gold))
     if args.verbose:
         for d in scores.details:
             print(d["section"], d["item"], "->", ", ".join(f"{n} ({s:.2f})" for n, s in d["got"]) or "(no link)")
@@ -95,4 +94,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from planindex.eval_run import read_yaml, run
 from planindex.index import Index
 from planindex.related import related
 
@@ -76,8 +77,6 @@ def evaluate(index: Index, pairs: list[dict[str, Any]], top: int = TOP, expand: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    import yaml
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pairs", nargs="?", type=Path, default=DEFAULT_PAIRS)
     parser.add_argument("--index", type=Path, default=None)
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-related-words", action="store_true", help="leave out planindex/data/related_terms.tsv")
     args = parser.parse_args(argv)
     index = Index.open(args.index)
-    scores = evaluate(index, yaml.safe_load(args.pairs.read_text(encoding="utf-8")), expand=not args.no_related_words)
+    scores = evaluate(index, read_yaml(args.pairs), expand=not args.no_related_words)
     if args.verbose:
         for miss in scores.misses:
             print(f"miss {miss['id']} {miss['topic']}: partner rank {miss['rank'] or f'> {DEPTH}'}")
@@ -105,4 +104,4 @@ def _text(index: Index, passage_id: str | None) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

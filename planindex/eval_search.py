@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from planindex.eval_run import extra, read_yaml, run
 from planindex.index import Index, default_folder
 
 CUTOFF = 10
@@ -134,12 +135,11 @@ def planindex_system(index: Index, cutoff: int = CUTOFF) -> System:
 
 def rank_bm25_system(passages: list[StoredPassage], cutoff: int = CUTOFF) -> System:
     """rank-bm25's BM25Okapi with its defaults over every fugashi surface token of the raw text."""
-    from rank_bm25 import BM25Okapi
-
+    okapi = extra("rank_bm25").BM25Okapi
     from planindex.tokens import tokenizer
 
     surfaces = tokenizer().surfaces
-    model = BM25Okapi([surfaces(p.text) for p in passages])
+    model = okapi([surfaces(p.text) for p in passages])
     ids = [p.id for p in passages]
 
     def run(query: str) -> list[str]:
@@ -160,10 +160,8 @@ def table(rows: Iterable[tuple[str, Scores]], cutoff: int = CUTOFF) -> str:
 
 def load_judged(index: Index, path: Path = DEFAULT_QUERIES) -> tuple[list[Judged], list[str], list[StoredPassage]]:
     """The judged queries of `path` resolved against the index, the judgments left unresolved, and the passages."""
-    import yaml  # a test and dev dependency: the evaluation is not part of an installed planindex
-
     passages = stored_passages(index)
-    judged, missing = resolve(yaml.safe_load(path.read_text(encoding="utf-8")), passages)
+    judged, missing = resolve(read_yaml(path), passages)
     return judged, missing, passages
 
 
@@ -197,4 +195,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))
