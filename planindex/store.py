@@ -1,6 +1,10 @@
 """The index on disk: one SQLite database (WAL mode) holding documents, passages, KPIs, links,
 the term vocabulary, per-record term counts and a manifest of what built it.
 
+A passage or KPI row keeps its JSON and its normalized text in one zlib stream (`data`): the
+normalized text is mostly the JSON's text again, which the compressor stores as back-references,
+so it costs a few percent where a column of its own cost as much as the JSON.
+
 Every ingest or removal is one transaction: a process killed half-way leaves the previous
 index intact, and readers are never blocked by a writer (WAL). Each commit bumps a generation
 number that names the derived BM25 arrays cached beside the database.
@@ -31,11 +35,11 @@ CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passages (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
-    data TEXT NOT NULL, norm TEXT NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages (doc_id);
 CREATE TABLE IF NOT EXISTS kpis (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
-    data TEXT NOT NULL, norm TEXT NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS kpis_doc ON kpis (doc_id);
 CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, field TEXT NOT NULL, term TEXT NOT NULL, UNIQUE (field, term));
 CREATE TABLE IF NOT EXISTS links (
@@ -43,7 +47,7 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "2"  # 2: term counts zlib-compressed; an index of another format must be rebuilt
+STORE_FORMAT = "3"  # 3: record JSON and normalized text in one zlib stream; an index of another format must be rebuilt
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
 
@@ -66,6 +70,26 @@ def unpack_counts(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
     data = np.frombuffer(zlib.decompress(blob), dtype=np.int32)
     half = len(data) // 2
     return data[:half], data[half:]
+
+
+def pack_record(data: dict[str, Any], norm: str) -> bytes:
+    """A record's JSON and normalized text as stored. JSON escapes every control character, so the
+    first NUL ends it."""
+    return zlib.compress(f"{json.dumps(data, ensure_ascii=False)}\0{norm}".encode())
+
+
+def unpack_record(blob: bytes) -> tuple[dict[str, Any], str]:
+    """(record data, normalized text) of a stored record."""
+    data, norm = zlib.decompress(blob).decode().split("\0", 1)
+    return json.loads(data), norm
+
+
+def record_data(blob: bytes) -> dict[str, Any]:
+    return unpack_record(blob)[0]
+
+
+def record_norm(blob: bytes) -> str:
+    return zlib.decompress(blob).decode().split("\0", 1)[1]
 
 
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
@@ -223,13 +247,13 @@ class Store:
         """rows of (id, doc_id, kind, data, normalized text, packed words, packed grams)."""
         if table == "passages":
             self.db.executemany(
-                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, norm, words, grams) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(i, d, k, json.dumps(data, ensure_ascii=False), n, w, g) for i, d, k, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, words, grams) VALUES (?, ?, ?, ?, ?, ?)",
+                [(i, d, k, pack_record(data, n), w, g) for i, d, k, data, n, w, g in rows],
             )
         else:
             self.db.executemany(
-                "INSERT OR REPLACE INTO kpis (id, doc_id, data, norm, words, grams) VALUES (?, ?, ?, ?, ?, ?)",
-                [(i, d, json.dumps(data, ensure_ascii=False), n, w, g) for i, d, _, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO kpis (id, doc_id, data, words, grams) VALUES (?, ?, ?, ?, ?)",
+                [(i, d, pack_record(data, n), w, g) for i, d, _, data, n, w, g in rows],
             )
 
     def put_links(self, rows: list[tuple[str, str, str, float, str]]) -> None:
@@ -268,8 +292,8 @@ class Store:
 
     def records(self, table: str, rowids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
         """rowid → (record data, normalized text)."""
-        rows = self._where_in(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({{marks}})", rowids)
-        return {r[0]: (json.loads(r[1]), r[2]) for r in rows}
+        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        return {rowid: unpack_record(blob) for rowid, blob in rows}
 
     def _where_in(self, query: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of a query whose `{marks}` is an IN list of the values, CHUNK of them at a time."""
@@ -279,11 +303,12 @@ class Store:
 
     def norms(self, table: str, rowids: list[int]) -> dict[int, str]:
         """rowid → normalized text, without the record data: what a phrase or exclusion check reads."""
-        return dict(self._where_in(f"SELECT rowid, norm FROM {table} WHERE rowid IN ({{marks}})", rowids))
+        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        return {rowid: record_norm(blob) for rowid, blob in rows}
 
     def record_by_id(self, table: str, record_id: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute(f"SELECT rowid, data FROM {table} WHERE id = ?", (record_id,)).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        return (row[0], record_data(row[1])) if row else None
 
     def all_records(self, table: str, doc_ids: list[str] | None = None) -> list[dict[str, Any]]:
         if doc_ids is None:
@@ -291,7 +316,7 @@ class Store:
         else:
             marks = ",".join("?" * len(doc_ids))
             rows = self.db.execute(f"SELECT data FROM {table} WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [record_data(r[0]) for r in rows]
 
     def links_of(self, column: str, record_id: str) -> list[tuple[str, str, float, str]]:
         """(passage_id, kpi_id, score, reason) for one passage or KPI, best first."""
@@ -304,14 +329,14 @@ class Store:
         out: dict[str, list[tuple[str, str, float]]] = {p: [] for p in passage_ids}
         seen: dict[str, int] = dict.fromkeys(passage_ids, 0)
         rows = self._where_in(
-            "SELECT l.passage_id, l.kpi_id, k.id IS NOT NULL, json_extract(k.data, '$.name'), l.score FROM links l "
+            "SELECT l.passage_id, l.kpi_id, k.data, l.score FROM links l "
             "LEFT JOIN kpis k ON k.id = l.kpi_id WHERE l.passage_id IN ({marks}) ORDER BY l.passage_id, l.score DESC, l.rowid",
             passage_ids,
         )
-        for passage_id, kpi_id, found, name, score in rows:
+        for passage_id, kpi_id, kpi, score in rows:
             seen[passage_id] += 1
-            if seen[passage_id] <= limit and found:
-                out[passage_id].append((kpi_id, name, score))
+            if seen[passage_id] <= limit and kpi is not None:
+                out[passage_id].append((kpi_id, record_data(kpi)["name"], score))
         return out
 
     def close(self) -> None:
