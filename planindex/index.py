@@ -127,7 +127,7 @@ class Index:
         }
         for field in FIELDS:
             postings, tfs = bm25.build(rows.pop(field), n_terms)  # each field's rows freed once built
-            arrays[f"{field}.indptr"] = postings.indptr
+            arrays[f"{field}.segments"] = postings.segments
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
             arrays[f"{field}.weights"] = bm25.weights(postings, tfs)
@@ -138,7 +138,7 @@ class Index:
     def _collection(self, arrays: dict[str, np.ndarray], kinds: list[str]) -> Collection:
         fields = {
             f: Field(
-                bm25.Postings(arrays[f"{f}.indptr"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
+                bm25.Postings(arrays[f"{f}.segments"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
                 arrays[f"{f}.weights"],
             )
             for f in FIELDS
@@ -168,7 +168,7 @@ class Index:
         folder = self._cache_dir(table)
         if not (folder / "kinds.txt").exists():
             return None
-        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "lengths", "weights"))]
+        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("segments", "indices", "lengths", "weights"))]
         try:
             # Plain arrays over the mapped files: np.memmap's Python-level slicing costs a few
             # microseconds a slice, and a query slices postings thousands of times.

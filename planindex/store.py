@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "3"  # 3: record JSON and normalized text in one zlib stream; an index of another format must be rebuilt
+STORE_FORMAT = "4"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings).
+# An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
 

@@ -149,9 +149,42 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
             assert np.array_equal(again.rowids, collection.rowids) and again.kinds == collection.kinds
             for name in FIELDS:
                 a, b = again.fields[name], collection.fields[name]
-                for part in ("indptr", "indices", "lengths"):
+                for part in ("segments", "indices", "lengths"):
                     assert np.array_equal(getattr(a.postings, part), getattr(b.postings, part))
                 assert np.array_equal(a.weights, b.weights)
         assert {q: [(h.id, h.score) for h in search(loaded, q, 20).hits] for q in queries} == built
     finally:
         loaded.close()
+
+
+
+def test_postings_across_blocks_of_passages() -> None:
+    """Past 65,536 passages the postings fall into blocks of two-byte offsets: positions, scores,
+    holders and lookups must not see the seams. Term 9 is rare, so that holding_all probes the
+    other lists by binary search, where common terms are counted."""
+    rng = np.random.default_rng(7)
+    n = bm25.BLOCK + 5000
+    held = rng.random((n, 10)) < 0.3
+    held[:, 0] = False  # term id 0 is never used, as in the index
+    held[:, 9] = False
+    held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 9] = True
+    held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 1] = True
+    rows = [(np.flatnonzero(row), rng.integers(1, 4, size=int(row.sum()))) for row in held]
+    postings, tfs = bm25.build(rows, 10)
+    weights = bm25.weights(postings, tfs)
+    assert postings.n_blocks == 2 and postings.indices.dtype == np.uint16
+    assert np.array_equal(postings.df(), held.sum(axis=0))
+    for term in range(10):
+        assert np.array_equal(postings.positions(term), np.flatnonzero(held[:, term]))
+    for terms in ([1], [2, 5], [1, 9], [3, 4, 8], [1, 2, 3, 9]):
+        expected = np.zeros(n, np.float32)
+        for term in terms:
+            start, end = postings.span(term)
+            expected[postings.positions(term)] += weights[start:end]
+        scores = bm25.score(terms, postings, weights)
+        assert np.array_equal(scores, expected)
+        holders = bm25.holding_all(terms, postings)
+        assert np.array_equal(holders, np.flatnonzero(held[:, terms].all(axis=1)))
+        assert np.array_equal(bm25.score_at(terms, holders, postings, weights, np.zeros(len(holders), np.float32)), scores[holders])
+    probes = np.unique(rng.integers(0, n, 500))
+    assert np.array_equal(postings.find(9, probes) >= 0, held[probes, 9])
