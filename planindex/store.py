@@ -49,8 +49,8 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "5"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
-# 5: term counts as gaps in the fewest bytes, 16 KiB pages.
+STORE_FORMAT = "6"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
+# 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights).
 # An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
