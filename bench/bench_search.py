@@ -617,10 +617,8 @@ def index_size(size: str) -> dict[str, Any]:
     out["cached_arrays"] = dir_size(folder / "cache")
     db = sqlite3.connect(f"file:{folder / 'planindex.db'}?mode=ro", uri=True)
     try:
-        row = db.execute(
-            "SELECT SUM(LENGTH(CAST(data AS BLOB))), SUM(LENGTH(CAST(norm AS BLOB))), SUM(LENGTH(words)), SUM(LENGTH(grams)) FROM passages"
-        ).fetchone()
-        out["columns"] = dict(zip(("data_json", "norm_text", "words_blob", "grams_blob"), row))
+        row = db.execute("SELECT SUM(LENGTH(data)), SUM(LENGTH(words)), SUM(LENGTH(grams)) FROM passages").fetchone()
+        out["columns"] = dict(zip(("data_and_norm_zlib", "words_blob", "grams_blob"), row))
         out["terms"] = db.execute("SELECT field, COUNT(*) FROM terms GROUP BY field").fetchall()
     finally:
         db.close()

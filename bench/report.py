@@ -252,8 +252,8 @@ def report(sizes: list[str]) -> str:
             out.append(
                 f"\nIndex size: {sz['total'] / 2**20:,.0f} MiB on disk = {sz['ratio_total_to_raw']:.1f}× the raw UTF-8 text "
                 f"({sz['raw_text'] / 2**20:,.0f} MiB); database {sz['database'] / 2**20:,.0f} MiB ({sz['ratio_database_to_raw']:.1f}×), "
-                f"cached BM25 arrays {sz['cached_arrays'] / 2**20:,.0f} MiB. Inside the database: passage JSON "
-                f"{(c.get('data_json') or 0) / 2**20:,.0f} MiB, normalized text {(c.get('norm_text') or 0) / 2**20:,.0f} MiB, "
+                f"cached BM25 arrays {sz['cached_arrays'] / 2**20:,.0f} MiB. Inside the database: passage JSON and normalized text "
+                f"(one zlib stream a row) {(c.get('data_and_norm_zlib') or 0) / 2**20:,.0f} MiB, "
                 f"word counts {(c.get('words_blob') or 0) / 2**20:,.0f} MiB, bigram counts {(c.get('grams_blob') or 0) / 2**20:,.0f} MiB."
             )
             summary[f"size-{size}"] = sz

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 import re
 import unicodedata
 from collections import defaultdict
@@ -25,6 +24,7 @@ from planindex.index import Index
 from planindex.linking import section_key
 from planindex.numbers import is_year_label
 from planindex.related import more_like, salient_terms
+from planindex.store import unpack_record
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 RATE_TOLERANCE = 0.5  # points: figures are printed rounded, and a rate is often computed before rounding
@@ -414,9 +414,10 @@ def _city_records(index: Index, city: str | None, doc: str | None) -> list[CityR
         ids = list(records.docs)
         marks = ",".join("?" * len(ids))
         for table, target in (("passages", records.passages), ("kpis", records.kpis)):
-            rows = index.store.db.execute(f"SELECT doc_id, data, norm FROM {table} WHERE doc_id IN ({marks}) ORDER BY rowid", ids)
-            for doc_id, data, norm in rows:
-                target.append({**json.loads(data), "doc_id": doc_id, "_norm": norm})
+            rows = index.store.db.execute(f"SELECT doc_id, data FROM {table} WHERE doc_id IN ({marks}) ORDER BY rowid", ids)
+            for doc_id, blob in rows:
+                data, norm = unpack_record(blob)
+                target.append({**data, "doc_id": doc_id, "_norm": norm})
     return list(by_city.values())
 
 

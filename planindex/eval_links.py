@@ -11,7 +11,6 @@ Run: python -m planindex.eval_links [--index DIR] [GOLD.yaml]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 from planindex.eval_run import read_yaml, run
 from planindex.index import default_folder, expected_manifest
 from planindex.linking import ranked_kpis, section_key
-from planindex.store import Store
+from planindex.store import Store, record_data
 
 DEFAULT_GOLD = Path(__file__).resolve().parent.parent / "tests" / "data" / "gold_links.yaml"
 
@@ -43,10 +42,10 @@ def _fold(text: str) -> str:
 
 def item_rankings(store: Store) -> dict[tuple[str, str], list[tuple[str, float]]]:
     """(section key, item) → [(KPI name, score)] best first."""
-    kpi_names = {row[0]: json.loads(row[1])["name"] for row in store.db.execute("SELECT id, data FROM kpis")}
+    kpi_names = {row[0]: record_data(row[1])["name"] for row in store.db.execute("SELECT id, data FROM kpis")}
     links: dict[tuple[str, str], list[tuple[str, str, float, str]]] = {}
     for pid, data in store.db.execute("SELECT id, data FROM passages"):
-        passage = json.loads(data)
+        passage = record_data(data)
         if passage["item"]:
             key = (section_key(passage["section"]), passage["item"])
             links.setdefault(key, []).extend(store.links_of("passage_id", pid))

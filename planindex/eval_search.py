@@ -21,7 +21,6 @@ Run: python -m planindex.eval_search [--index DIR] [QUERIES.yaml]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import unicodedata
@@ -32,6 +31,7 @@ from typing import Any
 
 from planindex.eval_run import extra, read_yaml, run
 from planindex.index import Index, default_folder
+from planindex.store import record_data
 
 CUTOFF = 10
 DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "tests" / "eval" / "queries.yaml"
@@ -71,7 +71,7 @@ def stored_passages(index: Index) -> list[StoredPassage]:
     """Every passage of the index with its document's file stem, in rowid order."""
     stems = {doc_id: Path(doc.get("path", "")).stem for doc_id, doc in index.documents.items()}
     rows = index.store.db.execute("SELECT id, doc_id, data FROM passages ORDER BY rowid")
-    return [StoredPassage(pid, stems.get(doc_id, ""), json.loads(data)["text"]) for pid, doc_id, data in rows]
+    return [StoredPassage(pid, stems.get(doc_id, ""), record_data(data)["text"]) for pid, doc_id, data in rows]
 
 
 def resolve(entries: list[dict[str, Any]], passages: list[StoredPassage]) -> tuple[list[Judged], list[str]]:

@@ -40,7 +40,7 @@ def expected_manifest() -> dict[str, str]:
 @dataclass(frozen=True, slots=True)
 class Field:
     postings: bm25.Postings
-    weights: np.ndarray
+    weights: bm25.Weights
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +127,11 @@ class Index:
         }
         for field in FIELDS:
             postings, tfs = bm25.build(rows.pop(field), n_terms)  # each field's rows freed once built
-            arrays[f"{field}.indptr"] = postings.indptr
+            arrays[f"{field}.segments"] = postings.segments
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
-            arrays[f"{field}.weights"] = bm25.weights(postings, tfs)
+            weights = bm25.weights(postings, tfs)
+            arrays[f"{field}.codes"], arrays[f"{field}.idf"], arrays[f"{field}.grid"] = weights.codes, weights.idf, weights.grid
         kinds = sorted(kind_pos, key=kind_pos.get)
         self._write_cache(table, arrays, kinds)
         return self._collection(arrays, kinds)
@@ -138,8 +139,8 @@ class Index:
     def _collection(self, arrays: dict[str, np.ndarray], kinds: list[str]) -> Collection:
         fields = {
             f: Field(
-                bm25.Postings(arrays[f"{f}.indptr"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
-                arrays[f"{f}.weights"],
+                bm25.Postings(arrays[f"{f}.segments"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
+                bm25.Weights(arrays[f"{f}.codes"], arrays[f"{f}.idf"], arrays[f"{f}.grid"]),
             )
             for f in FIELDS
         }
@@ -168,7 +169,7 @@ class Index:
         folder = self._cache_dir(table)
         if not (folder / "kinds.txt").exists():
             return None
-        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("indptr", "indices", "lengths", "weights"))]
+        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("segments", "indices", "lengths", "codes", "idf", "grid"))]
         try:
             # Plain arrays over the mapped files: np.memmap's Python-level slicing costs a few
             # microseconds a slice, and a query slices postings thousands of times.

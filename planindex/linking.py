@@ -30,7 +30,6 @@ its indicators' names (figures of each in tests/eval/README.md, "KPI links"):
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -42,7 +41,7 @@ from typing import Any
 
 from planindex.normalize import normalize
 from planindex.related_terms import related_terms
-from planindex.store import Store, unpack_counts
+from planindex.store import Store, record_data, unpack_counts, unpack_record
 from planindex.tokens import tokenizer
 
 PRIOR_SECTION = 1.0  # same 戦略方針 / 施策, or a 重点プロジェクト the 戦略方針 lists
@@ -140,11 +139,12 @@ def meaningful(terms: set[str], city: str) -> frozenset[str]:
 def _passages(store: Store, doc_ids: list[str], city: str) -> list[Record]:
     vocab = {i: t for t, i in store.vocabulary("words").items()}
     marks = ",".join("?" * len(doc_ids))
-    rows = store.db.execute(f"SELECT id, doc_id, data, norm, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
+    rows = store.db.execute(f"SELECT id, doc_id, data, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
     out = []
-    for rid, doc_id, data, norm, words in rows:
+    for rid, doc_id, blob, words in rows:
         ids, _ = unpack_counts(words)
-        record = {**json.loads(data), "_norm": norm}
+        data, norm = unpack_record(blob)
+        record = {**data, "_norm": norm}
         out.append(Record(rid, doc_id, record, meaningful({vocab[i] for i in ids.tolist()}, city)))
     return out
 
@@ -155,7 +155,7 @@ def _kpis(store: Store, doc_ids: list[str], city: str) -> list[Record]:
     rows = store.db.execute(f"SELECT id, doc_id, data FROM kpis WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
     out = []
     for kid, doc_id, data in rows:
-        record = json.loads(data)
+        record = record_data(data)
         record["_subject"] = subject(record["name"])
         record["_runs"] = leading_runs(record["name"])
         out.append(Record(kid, doc_id, record, meaningful(set(name_words(record["name"])), city)))

@@ -102,7 +102,8 @@ def salient_terms(index: Index, text: str, limit: int = SALIENT_TERMS) -> list[S
         term_id = vocab.get(term)
         if term_id is None or len(term) < 2 or term.isdigit() or any(term in c or c in term for c in stems):
             continue
-        df = int(postings.indptr[term_id + 1] - postings.indptr[term_id])
+        start, end = postings.span(term_id)
+        df = end - start
         idf = _idf(df, n)
         if df < MIN_DF or idf < MIN_IDF:
             continue
@@ -152,7 +153,7 @@ def _source_terms(
             continue
         if len(term) < 2 and not _KANJI.match(term):
             continue
-        found = postings.indices[postings.indptr[term_id] : postings.indptr[term_id + 1]]
+        found = postings.positions(term_id)
         idf = _idf(len(found), n)
         if (len(found) < MIN_DF and term not in added) or idf < MIN_IDF or not pool[found].any():
             continue
@@ -179,8 +180,9 @@ def more_like(index: Index, terms: list[Salient]) -> np.ndarray:
     field = collection.fields["words"]
     scores = np.zeros(len(collection), np.float32)
     for term in terms:
-        start, end = field.postings.indptr[term.term_id], field.postings.indptr[term.term_id + 1]
-        scores[field.postings.indices[start:end]] += term.weight * field.weights[start:end]
+        for base, start, end in field.postings.blocks(term.term_id):
+            weights = field.weights.decode(term.term_id, field.weights.codes[start:end])
+            scores[base:][field.postings.indices[start:end]] += term.weight * weights
     return scores
 
 
@@ -188,8 +190,7 @@ def _shared(index: Index, position: int, terms: list[Salient]) -> list[str]:
     postings = index.collection("passages").fields["words"].postings
     shared = []
     for term in terms:
-        start, end = postings.indptr[term.term_id], postings.indptr[term.term_id + 1]
-        if np.any(postings.indices[start:end] == position):
+        if postings.find(term.term_id, np.array([position]))[0] >= 0:
             shared.append(term.term)
     return shared
 

@@ -1,6 +1,10 @@
 """The index on disk: one SQLite database (WAL mode) holding documents, passages, KPIs, links,
 the term vocabulary, per-record term counts and a manifest of what built it.
 
+A passage or KPI row keeps its JSON and its normalized text in one zlib stream (`data`): the
+normalized text is mostly the JSON's text again, which the compressor stores as back-references,
+so it costs a few percent where a column of its own cost as much as the JSON.
+
 Every ingest or removal is one transaction: a process killed half-way leaves the previous
 index intact, and readers are never blocked by a writer (WAL). Each commit bumps a generation
 number that names the derived BM25 arrays cached beside the database.
@@ -8,7 +12,6 @@ number that names the derived BM25 arrays cached beside the database.
 
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 import sqlite3
@@ -23,6 +26,9 @@ import numpy as np
 from planindex.errors import IndexBusy, IndexDamaged, IndexError_, IndexMismatch, IndexMissing, UnknownRecord
 
 DB_NAME = "planindex.db"
+# A page holds whole records and leaves the rest unused when the next does not fit: in 4 KiB
+# pages that was a sixth of the database; 16 KiB pages waste a quarter of that.
+PAGE_SIZE = 16384
 BUSY_TIMEOUT = 30  # seconds a writer waits for another writer before giving up
 CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
 SCHEMA_VERSION = "1"
@@ -31,11 +37,11 @@ CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passages (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
-    data TEXT NOT NULL, norm TEXT NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages (doc_id);
 CREATE TABLE IF NOT EXISTS kpis (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
-    data TEXT NOT NULL, norm TEXT NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS kpis_doc ON kpis (doc_id);
 CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, field TEXT NOT NULL, term TEXT NOT NULL, UNIQUE (field, term));
 CREATE TABLE IF NOT EXISTS links (
@@ -43,29 +49,73 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "2"  # 2: term counts zlib-compressed; an index of another format must be rebuilt
+STORE_FORMAT = "6"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
+# 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights).
+# An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
 
 def pack_counts(term_ids: Sequence[int], local_ids: Sequence[int], counts: Sequence[int], sizes: Sequence[int]) -> list[bytes]:
-    """Records given as runs of (local term id, count) pairs, `sizes` pairs each, → per record the
-    bytes of its sorted index term ids (term_ids[local id]) followed by their counts (int32),
-    zlib-compressed at its fastest level: the blobs shrink to a third (sorted ids, counts mostly 1),
-    which was 140 MiB of a 100k-passage index, for a decompression only when the arrays are built.
-    One sort over every record at once: a sort per record costs more than the tokenizer."""
+    """Records given as runs of (local term id, count) pairs, `sizes` pairs each, → per record its
+    sorted index term ids (term_ids[local id]) as gaps, then their counts, each in the fewest bytes
+    (1, 2 or 4) that hold the record's largest, named by two leading bytes; zlib-compressed. Gaps
+    are small and counts mostly 1: a record takes two thirds of the zlib'd int32 pairs it was.
+    Everything per pair is done over all records at once: numpy calls per record cost more than
+    the tokenizer."""
     sizes_ = np.asarray(sizes, dtype=np.int64)
     terms = np.asarray(term_ids, dtype=np.int64)[np.asarray(local_ids, dtype=np.int64)]
     owners = np.repeat(np.arange(len(sizes_), dtype=np.int64), sizes_)
     order = np.lexsort((terms, owners))  # by record, then by term id
-    sorted_terms, sorted_counts = terms[order].astype(np.int32), np.asarray(counts, dtype=np.int32)[order]
-    bounds = np.concatenate([[0], np.cumsum(sizes_)]).tolist()
-    return [zlib.compress(sorted_terms[a:b].tobytes() + sorted_counts[a:b].tobytes(), 1) for a, b in itertools.pairwise(bounds)]
+    sorted_terms, sorted_counts = terms[order], np.asarray(counts, dtype=np.int64)[order]
+    bounds = np.concatenate([[0], np.cumsum(sizes_)])
+    gaps = np.diff(sorted_terms, prepend=0)
+    firsts = bounds[:-1][sizes_ > 0]
+    gaps[firsts] = sorted_terms[firsts]
+    gap_sizes, count_sizes = _widths(gaps, firsts, sizes_), _widths(sorted_counts, firsts, sizes_)
+    gap_bytes = {size: gaps.astype(f"<u{size}") for size in set(gap_sizes)}
+    count_bytes = {size: sorted_counts.astype(f"<u{size}") for size in set(count_sizes)}
+    return [
+        bytes([g, c]) + zlib.compress(gap_bytes[g][a:b].tobytes() + count_bytes[c][a:b].tobytes())
+        for a, b, g, c in zip(bounds[:-1].tolist(), bounds[1:].tolist(), gap_sizes, count_sizes)
+    ]
+
+
+def _widths(values: np.ndarray, firsts: np.ndarray, sizes: np.ndarray) -> list[int]:
+    """Per record, the bytes (1, 2 or 4) that hold its largest value; records start at `firsts`
+    (those with `sizes` > 0; an empty record gets 1)."""
+    largest = np.zeros(len(sizes), np.int64)
+    if len(firsts):
+        largest[sizes > 0] = np.maximum.reduceat(values, firsts)
+    return np.where(largest < 2**8, 1, np.where(largest < 2**16, 2, 4)).tolist()
 
 
 def unpack_counts(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
-    data = np.frombuffer(zlib.decompress(blob), dtype=np.int32)
-    half = len(data) // 2
-    return data[:half], data[half:]
+    """(sorted term ids, counts), both int32, of a record packed by pack_counts."""
+    gap_size, count_size = blob[0], blob[1]
+    data = zlib.decompress(blob[2:])
+    n = len(data) // (gap_size + count_size)
+    ids = np.cumsum(np.frombuffer(data, f"<u{gap_size}", n), dtype=np.int32)
+    return ids, np.frombuffer(data, f"<u{count_size}", n, n * gap_size).astype(np.int32)
+
+
+def pack_record(data: dict[str, Any], norm: str) -> bytes:
+    """A record's JSON and normalized text as stored. JSON escapes every control character, so the
+    first NUL ends it."""
+    return zlib.compress(f"{json.dumps(data, ensure_ascii=False)}\0{norm}".encode())
+
+
+def unpack_record(blob: bytes) -> tuple[dict[str, Any], str]:
+    """(record data, normalized text) of a stored record."""
+    data, norm = zlib.decompress(blob).decode().split("\0", 1)
+    return json.loads(data), norm
+
+
+def record_data(blob: bytes) -> dict[str, Any]:
+    return unpack_record(blob)[0]
+
+
+def record_norm(blob: bytes) -> str:
+    return zlib.decompress(blob).decode().split("\0", 1)[1]
 
 
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
@@ -98,6 +148,7 @@ class Store:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
         store = cls(folder, db)
         try:
+            db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a no-op once the database exists
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             manifest = store.manifest()
@@ -223,13 +274,13 @@ class Store:
         """rows of (id, doc_id, kind, data, normalized text, packed words, packed grams)."""
         if table == "passages":
             self.db.executemany(
-                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, norm, words, grams) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(i, d, k, json.dumps(data, ensure_ascii=False), n, w, g) for i, d, k, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, words, grams) VALUES (?, ?, ?, ?, ?, ?)",
+                [(i, d, k, pack_record(data, n), w, g) for i, d, k, data, n, w, g in rows],
             )
         else:
             self.db.executemany(
-                "INSERT OR REPLACE INTO kpis (id, doc_id, data, norm, words, grams) VALUES (?, ?, ?, ?, ?, ?)",
-                [(i, d, json.dumps(data, ensure_ascii=False), n, w, g) for i, d, _, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO kpis (id, doc_id, data, words, grams) VALUES (?, ?, ?, ?, ?)",
+                [(i, d, pack_record(data, n), w, g) for i, d, _, data, n, w, g in rows],
             )
 
     def put_links(self, rows: list[tuple[str, str, str, float, str]]) -> None:
@@ -268,8 +319,8 @@ class Store:
 
     def records(self, table: str, rowids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
         """rowid → (record data, normalized text)."""
-        rows = self._where_in(f"SELECT rowid, data, norm FROM {table} WHERE rowid IN ({{marks}})", rowids)
-        return {r[0]: (json.loads(r[1]), r[2]) for r in rows}
+        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        return {rowid: unpack_record(blob) for rowid, blob in rows}
 
     def _where_in(self, query: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of a query whose `{marks}` is an IN list of the values, CHUNK of them at a time."""
@@ -279,11 +330,12 @@ class Store:
 
     def norms(self, table: str, rowids: list[int]) -> dict[int, str]:
         """rowid → normalized text, without the record data: what a phrase or exclusion check reads."""
-        return dict(self._where_in(f"SELECT rowid, norm FROM {table} WHERE rowid IN ({{marks}})", rowids))
+        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        return {rowid: record_norm(blob) for rowid, blob in rows}
 
     def record_by_id(self, table: str, record_id: str) -> tuple[int, dict[str, Any]] | None:
         row = self.db.execute(f"SELECT rowid, data FROM {table} WHERE id = ?", (record_id,)).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        return (row[0], record_data(row[1])) if row else None
 
     def all_records(self, table: str, doc_ids: list[str] | None = None) -> list[dict[str, Any]]:
         if doc_ids is None:
@@ -291,7 +343,7 @@ class Store:
         else:
             marks = ",".join("?" * len(doc_ids))
             rows = self.db.execute(f"SELECT data FROM {table} WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [record_data(r[0]) for r in rows]
 
     def links_of(self, column: str, record_id: str) -> list[tuple[str, str, float, str]]:
         """(passage_id, kpi_id, score, reason) for one passage or KPI, best first."""
@@ -304,14 +356,14 @@ class Store:
         out: dict[str, list[tuple[str, str, float]]] = {p: [] for p in passage_ids}
         seen: dict[str, int] = dict.fromkeys(passage_ids, 0)
         rows = self._where_in(
-            "SELECT l.passage_id, l.kpi_id, k.id IS NOT NULL, json_extract(k.data, '$.name'), l.score FROM links l "
+            "SELECT l.passage_id, l.kpi_id, k.data, l.score FROM links l "
             "LEFT JOIN kpis k ON k.id = l.kpi_id WHERE l.passage_id IN ({marks}) ORDER BY l.passage_id, l.score DESC, l.rowid",
             passage_ids,
         )
-        for passage_id, kpi_id, found, name, score in rows:
+        for passage_id, kpi_id, kpi, score in rows:
             seen[passage_id] += 1
-            if seen[passage_id] <= limit and found:
-                out[passage_id].append((kpi_id, name, score))
+            if seen[passage_id] <= limit and kpi is not None:
+                out[passage_id].append((kpi_id, record_data(kpi)["name"], score))
         return out
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from typer.testing import CliRunner, Result
 
-from planindex.store import DB_NAME
+from planindex.store import DB_NAME, record_data
 
 
 def cli_env() -> dict[str, str]:
@@ -87,7 +87,7 @@ def corpus_sentences(index: Path) -> list[str]:
     synthetic inputs that make an ingest long enough to kill half-way or to time."""
     db = sqlite3.connect(index / DB_NAME)
     try:
-        texts = [json.loads(row[0])["text"] for row in db.execute("SELECT data FROM passages")]
+        texts = [record_data(row[0])["text"] for row in db.execute("SELECT data FROM passages")]
     finally:
         db.close()
     return sorted({piece.strip() + "。" for text in texts for piece in text.split("。") if len(piece.strip()) >= 4})

@@ -17,6 +17,7 @@ import pytest
 from planindex.index import Index
 from planindex.normalize import normalize
 from planindex.search import search
+from planindex.store import record_norm
 from planindex.tokens import analyze, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
@@ -142,7 +143,7 @@ def test_short_and_substring_queries_find_their_passages(corpus: Index, query: s
     hits = search(corpus, query, k=1000).hits
     # a passage is indexed with its item and innermost heading too (planindex.ingest.passage_text)
     holds = [normalize(query) in normalize("\n".join([hit.item, *hit.section[-1:], hit.text])) for hit in hits]
-    holders = sum(normalize(query) in norm for (norm,) in corpus.store.db.execute("SELECT norm FROM passages"))
+    holders = sum(normalize(query) in record_norm(blob) for (blob,) in corpus.store.db.execute("SELECT data FROM passages"))
     assert sum(holds) == holders > 0 and holds[0]
     # passages that hold the query only in their heading weigh less than those that hold it in their text,
     # so a few partial matches may come between them: most holders still come first
