@@ -11,11 +11,12 @@ import multiprocessing
 import os
 import sys
 from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from planindex.errors import InputError, NotFound
 from planindex.extract import extract
@@ -26,7 +27,7 @@ from planindex.normalize import normalize
 from planindex.pdf import sha256_of
 from planindex.records import Extraction, Kpi, Passage
 from planindex.store import Store, pack_counts
-from planindex.tokens import bigrams, tokenizer
+from planindex.tokens import bigram_keys, bigram_term, tokenizer
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
 PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
@@ -110,9 +111,9 @@ class Terms:
     occurrence): the run's distinct terms once, then per text its (local id, count) pairs."""
 
     distinct: list[str]  # local id → term
-    ids: array  # local ids, text after text
-    counts: array  # aligned with ids
-    sizes: array  # pairs per text
+    ids: np.ndarray  # local ids, text after text (int32)
+    counts: np.ndarray  # aligned with ids
+    sizes: np.ndarray  # pairs per text
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,17 +129,29 @@ def analyze_chunk(texts: list[str]) -> Analysis:
     tagger on first use). Everything per occurrence happens here, in parallel."""
     tok = tokenizer()
     norms = [normalize(text) for text in texts]
-    runs = {}
-    for name, analyzer in (("words", tok.words), ("grams", bigrams)):
-        local: dict[str, int] = {}
-        ids, counts, sizes = array("i"), array("i"), array("i")
-        for norm in norms:
-            counted = Counter(analyzer(norm))
-            ids.extend(local.setdefault(term, len(local)) for term in counted)
-            counts.extend(counted.values())
-            sizes.append(len(counted))
-        runs[name] = Terms(list(local), ids, counts, sizes)
-    return Analysis(norms, [runs])
+    return Analysis(norms, [{"words": _word_terms([tok.words(norm) for norm in norms]), "grams": _gram_terms(norms)}])
+
+
+def _word_terms(words: list[list[str]]) -> Terms:
+    flat = list(itertools.chain.from_iterable(words))
+    local = dict(zip(dict.fromkeys(flat), itertools.count()))
+    ids = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
+    return _counted(list(local), np.repeat(np.arange(len(words)), [len(w) for w in words]), ids, len(words))
+
+
+def _gram_terms(norms: list[str]) -> Terms:
+    owners, keys = bigram_keys(norms)
+    distinct, ids = np.unique(keys, return_inverse=True)
+    return _counted([bigram_term(key) for key in distinct.tolist()], owners, ids, len(norms))
+
+
+def _counted(distinct: list[str], owners: np.ndarray, ids: np.ndarray, texts: int) -> Terms:
+    """Terms of one (text number, local id) pair per occurrence, counted for all texts at once:
+    a Counter and a dictionary step per distinct term of each text cost as much as tagging it."""
+    width = max(len(distinct), 1)
+    pairs, counts = np.unique(owners * width + ids, return_counts=True)  # by text, then by local id
+    sizes = np.bincount(pairs // width, minlength=texts)
+    return Terms(distinct, (pairs % width).astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
 
 
 def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Iterator[Analysis]:

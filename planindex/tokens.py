@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 
+import numpy as np
+
 from planindex.normalize import NORMALIZATION_VERSION, normalize
 
 DROPPED_POS = {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞"}
@@ -40,16 +42,60 @@ class Token:
 
 @cache
 def _is_symbol(ch: str) -> bool:
-    # Cached: a text repeats a few thousand distinct characters, and the lookup is most of bigrams().
+    # Cached: a text repeats a few thousand distinct characters.
     return unicodedata.category(ch)[0] in "PSZC"
 
 
+_BITS = 21  # every code point is below 2**21: a bigram packs into one int64 key, a lone character beside 0
+# Whether each code point is a space or a symbol (1) or not (0), filled in as characters are met (-1 until
+# then): one table lookup for a whole batch of texts, where a call per character was most of bigrams().
+_SYMBOLS = np.full(0x110000, -1, dtype=np.int8)
+
+
+def _symbol_mask(codes: np.ndarray) -> np.ndarray:
+    found = _SYMBOLS[codes]
+    if (found < 0).any():
+        new = np.unique(codes[found < 0])
+        _SYMBOLS[new] = [_is_symbol(chr(code)) for code in new.tolist()]
+        found = _SYMBOLS[codes]
+    return found.astype(bool)
+
+
+def bigram_keys(normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text number, key) of every character bigram of each text, text after text, in order, with
+    spaces and symbols removed first; a text left with one character has it alone. Keys are int64,
+    so that counting the bigrams of many texts is numpy's work, not a step per bigram."""
+    codes = _codes("".join(normalized))
+    owners = np.repeat(np.arange(len(normalized)), [len(text) for text in normalized])
+    kept = ~_symbol_mask(codes)
+    codes, owners = codes[kept].astype(np.int64), owners[kept]
+    within = owners[1:] == owners[:-1]
+    keys, key_owners = ((codes[:-1] << _BITS) | codes[1:])[within], owners[:-1][within]
+    alone = np.bincount(owners, minlength=len(normalized))[owners] == 1
+    if alone.any():
+        keys, key_owners = np.concatenate([keys, codes[alone] << _BITS]), np.concatenate([key_owners, owners[alone]])
+        order = np.argsort(key_owners, kind="stable")
+        keys, key_owners = keys[order], key_owners[order]
+    return key_owners, keys
+
+
+def bigram_term(key: int) -> str:
+    second = key & ((1 << _BITS) - 1)
+    return chr(key >> _BITS) + chr(second) if second else chr(key >> _BITS)
+
+
 def bigrams(normalized: str) -> list[str]:
-    """Character bigrams of the text with spaces and punctuation removed; a lone character stands alone."""
-    chars = [ch for ch in normalized if not _is_symbol(ch)]
+    """Character bigrams of the text with spaces and punctuation removed; a lone character stands alone.
+    The same as bigram_keys, for one text (a query): strings from the start, cheaper than decoding keys."""
+    chars = "".join(itertools.compress(normalized, (~_symbol_mask(_codes(normalized))).tolist()))
     if len(chars) == 1:
-        return chars
-    return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
+        return [chars]
+    return [chars[i : i + 2] for i in range(len(chars) - 1)]
+
+
+def _codes(text: str) -> np.ndarray:
+    # surrogatepass: a lone surrogate (from a command line's undecodable bytes) is a symbol, as in _is_symbol
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
 # MeCab formats each word as one line in C: POS, byte offsets in the text, the POS subclass, the
