@@ -14,10 +14,13 @@ a planner keeps apart. Verbs and adjectives use their written base form (進め�
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+
+import numpy as np
 
 from planindex.normalize import NORMALIZATION_VERSION, normalize
 
@@ -43,24 +46,73 @@ def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "PSZC"
 
 
+_BITS = 21  # every code point is below 2**21: a bigram packs into one int64 key, a lone character beside 0
+# Whether each code point is a space or a symbol (1) or not (0), filled in as characters are met (-1 until
+# then): one table lookup for a whole batch of texts, where a call per character was most of bigrams().
+_SYMBOLS = np.full(0x110000, -1, dtype=np.int8)
+
+
+def _symbol_mask(codes: np.ndarray) -> np.ndarray:
+    found = _SYMBOLS[codes]
+    if (found < 0).any():
+        new = np.unique(codes[found < 0])
+        _SYMBOLS[new] = [_is_symbol(chr(code)) for code in new.tolist()]
+        found = _SYMBOLS[codes]
+    return found.astype(bool)
+
+
+def bigram_keys(normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text number, key) of every character bigram of each text, text after text, in order, with
+    spaces and symbols removed first; a text left with one character has it alone. Keys are int64,
+    so that counting the bigrams of many texts is numpy's work, not a step per bigram."""
+    # surrogatepass: a lone surrogate (from a command line's undecodable bytes) is a symbol, as in _is_symbol
+    codes = np.frombuffer("".join(normalized).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    owners = np.repeat(np.arange(len(normalized)), [len(text) for text in normalized])
+    kept = ~_symbol_mask(codes)
+    codes, owners = codes[kept].astype(np.int64), owners[kept]
+    within = owners[1:] == owners[:-1]
+    keys, key_owners = ((codes[:-1] << _BITS) | codes[1:])[within], owners[:-1][within]
+    alone = np.bincount(owners, minlength=len(normalized))[owners] == 1
+    if alone.any():
+        keys, key_owners = np.concatenate([keys, codes[alone] << _BITS]), np.concatenate([key_owners, owners[alone]])
+        order = np.argsort(key_owners, kind="stable")
+        keys, key_owners = keys[order], key_owners[order]
+    return key_owners, keys
+
+
+def bigram_term(key: int) -> str:
+    second = key & ((1 << _BITS) - 1)
+    return chr(key >> _BITS) + chr(second) if second else chr(key >> _BITS)
+
+
 def bigrams(normalized: str) -> list[str]:
-    """Character bigrams of the text with spaces and punctuation removed; a lone character stands alone."""
+    """Character bigrams of the text with spaces and punctuation removed; a lone character stands alone.
+    The same as bigram_keys, for one text (a query): a call per character costs less than numpy's
+    set-up on a short text."""
     chars = [ch for ch in normalized if not _is_symbol(ch)]
     if len(chars) == 1:
         return chars
     return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
 
 
-# MeCab formats each word as one line (surface, pos1, pos2, orthBase) in C: reading four fields from
-# a string costs a fraction of building fugashi's node and feature objects for every word, which made
-# analysis three times slower than tagging. Unknown words have no orthBase field. fugashi strips the
-# output, which would eat the empty last field of the last word: the EOS line protects it.
-NODE_FORMAT = r"%m\t%f[0]\t%f[1]\t%f[10]\n"
-UNKNOWN_FORMAT = r"%m\t%f[0]\t%f[1]\t\n"
+# MeCab formats each word as one line in C: POS, byte offsets in the text, the POS subclass, the
+# written base form and the surface. Reading a few fields from a string costs a fraction of building
+# fugashi's node and feature objects for every word, and one regex over the whole output skips the
+# lines of dropped POS without a Python step each (they are 40% of the words). Offsets come from
+# MeCab rather than from searching the text for each surface. Unknown words have no base form.
+# fugashi strips the output, which would eat a last field left empty: the EOS line protects it.
+NODE_FORMAT = r"%f[0]\t%ps\t%pe\t%f[1]\t%f[10]\t%m\n"
+UNKNOWN_FORMAT = r"%f[0]\t%ps\t%pe\t%f[1]\t\t%m\n"
 EOS = "EOS"
+_SURFACE = 5  # the field of a line that holds the surface, the last one
+_KEPT_LINE = re.compile(
+    f"^(?!(?:{'|'.join(sorted(DROPPED_POS))})\t)([^\t\n]*)\t([0-9]+)\t([0-9]+)\t([^\t\n]*)\t([^\t\n]*)\t([^\n]*)$", re.MULTILINE
+)
 
-# (term, start, end, noun): the tuple form of Token, cheaper to build by the million.
-_Word = tuple[str, int, int, bool]
+# (term, start, end, noun, span): the tuple form of Token, cheaper to build by the million. start and
+# end are MeCab's byte offsets as it wrote them: the word loop only asks whether two words touch,
+# which string equality answers without a conversion per word. span is the text from start to end.
+_Word = tuple[str, str, str, bool, str]
 
 
 class Tokenizer:
@@ -77,22 +129,15 @@ class Tokenizer:
     def version() -> str:
         return f"fugashi-{metadata.version('fugashi')}+unidic-lite-{metadata.version('unidic-lite')}+norm-{NORMALIZATION_VERSION}"
 
-    def _lines(self, text: str) -> list[list[str]]:
-        if "\x00" in text:  # MeCab reads a C string: a NUL would end the text early
+    def _parse(self, text: str) -> str:
+        if "\x00" in text:  # MeCab reads a C string: a NUL would end the text early (a byte for a byte)
             text = text.replace("\x00", " ")
-        return [line.split("\t") for line in self._tagger.parse(text).split("\n")[:-1]]
+        return self._tagger.parse(text)
 
     def _words(self, normalized: str) -> list[_Word]:
         out: list[_Word] = []
-        pos = 0
-        find = normalized.find
-        for surface, pos1, pos2, base in self._lines(normalized):
-            start = find(surface, pos)
-            if start < 0:
-                start = pos
-            end = start + len(surface)
-            pos = end
-            if pos1 in DROPPED_POS or not surface or (_is_symbol(surface[0]) and all(map(_is_symbol, surface))):
+        for pos1, start, end, pos2, base, surface in _KEPT_LINE.findall(self._parse(normalized)):
+            if not surface or (_is_symbol(surface[0]) and all(map(_is_symbol, surface))):
                 continue
             if pos1 in INFLECTED_POS:
                 if pos2 == "非自立可能":
@@ -102,21 +147,23 @@ class Tokenizer:
                 term = surface
             if term in STOPWORDS:
                 continue
-            if out and _touching_alphanumerics(out[-1], term, start):
+            if out and out[-1][2] == start and _alphanumerics(out[-1][0], term):
                 prev = out.pop()
-                out.append((normalized[prev[1] : end], prev[1], end, True))
+                span = prev[4] + surface
+                out.append((span, prev[1], end, True, span))
             else:
-                out.append((term, start, end, pos1 in NOUN_POS))
+                out.append((term, start, end, pos1 in NOUN_POS, surface))
         return out
 
     def tokens(self, normalized: str) -> list[Token]:
         """Content-word tokens of an already normalized text, with their offsets."""
-        return [Token(*word) for word in self._words(normalized)]
+        chars = _char_offsets(normalized)
+        return [Token(term, chars[int(start)], chars[int(end)], noun) for term, start, end, noun, _ in self._words(normalized)]
 
     def surfaces(self, text: str) -> list[str]:
         """Every MeCab surface form of the text, nothing normalized or dropped: the tokens a new
         user feeds rank-bm25 first, kept here as the evaluation's baseline."""
-        return [fields[0] for fields in self._lines(text)]
+        return [line.split("\t", _SURFACE)[_SURFACE] for line in self._parse(text).split("\n")[:-1]]
 
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
         """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
@@ -140,9 +187,14 @@ def _shell(mecab_format: str) -> str:
     return mecab_format.replace("\\", "\\\\")
 
 
-def _touching_alphanumerics(prev: _Word, term: str, start: int) -> bool:
+def _alphanumerics(prev: str, term: str) -> bool:
     """UniDic splits 'covid19' or '2-561' into pieces; touching ASCII letters and digits stay one word."""
-    return prev[2] == start and prev[0].isascii() and term.isascii() and prev[0][-1:].isalnum() and term[:1].isalnum()
+    return prev.isascii() and term.isascii() and prev[-1:].isalnum() and term[:1].isalnum()
+
+
+def _char_offsets(text: str) -> dict[int, int]:
+    """UTF-8 byte offset → character offset, at every character boundary of the text."""
+    return {byte: char for char, byte in enumerate(itertools.accumulate((len(ch.encode()) for ch in text), initial=0))}
 
 
 @cache

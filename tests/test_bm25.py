@@ -164,7 +164,6 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
         loaded.close()
 
 
-
 def test_postings_across_blocks_of_passages() -> None:
     """Past 65,536 passages the postings fall into blocks of two-byte offsets: positions, scores,
     holders and lookups must not see the seams. Term 9 is rare, so that holding_all probes the

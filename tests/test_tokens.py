@@ -8,17 +8,22 @@ says so in one line before the tables fail one by one.
 
 from __future__ import annotations
 
+import itertools
+from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planindex.index import Index
+from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import analyze, bigrams, tokenizer
+from planindex.tokens import analyze, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -110,6 +115,36 @@ def test_compounds_are_indexed_whole_and_by_their_parts(text: str, expected: lis
 @pytest.mark.parametrize(("text", "expected"), BIGRAMS)
 def test_bigrams(text: str, expected: list[str]) -> None:
     assert bigrams(normalize(text)) == expected
+
+
+# Japanese and Latin letters, digits, spaces, symbols and a lone surrogate, as texts mix them.
+MIXED_CHARS = st.sampled_from("待機児童の三ケ島ヶ工業団地ＤＸdx 12３、。・「」ー-～\u3000\t\n\ud800")
+MIXED_TEXT = st.text(st.one_of(MIXED_CHARS, st.characters()), max_size=40)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(MIXED_TEXT, max_size=6))
+def test_the_bigram_keys_of_many_texts_are_the_bigrams_of_each(texts: list[str]) -> None:
+    norms = [normalize(text) for text in texts]
+    owners, keys = bigram_keys(norms)
+    found: list[list[str]] = [[] for _ in norms]
+    for owner, key in zip(owners.tolist(), keys.tolist()):
+        found[owner].append(bigram_term(key))
+    assert found == [bigrams(norm) for norm in norms]
+
+
+@settings(max_examples=100, derandomize=True, deadline=None)
+@given(st.lists(MIXED_TEXT.map(lambda text: text.replace("\ud800", "")), max_size=6))
+def test_a_chunk_counts_each_text_like_a_counter(texts: list[str]) -> None:
+    """analyze_chunk counts every text of a chunk at once, in arrays: the same counts as one by one."""
+    analysis = analyze_chunk(texts)
+    expected = [analyze(text) for text in texts]
+    for field, run in analysis.runs[0].items():
+        bounds = [0, *itertools.accumulate(run.sizes.tolist())]
+        counted = [
+            {run.distinct[i]: c for i, c in zip(run.ids[a:b].tolist(), run.counts[a:b].tolist())} for a, b in itertools.pairwise(bounds)
+        ]
+        assert counted == [Counter(terms[0 if field == "words" else 1]) for terms in expected]
 
 
 @pytest.mark.parametrize(
