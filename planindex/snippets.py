@@ -3,6 +3,8 @@ terminal can bold them and JSON can mark them with « »."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+
 from planindex.normalize import normalize_with_offsets
 
 Segment = tuple[str, bool]
@@ -40,18 +42,26 @@ def match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
     return merged
 
 
+def densest_window(spans: list[tuple[int, int]], width: int) -> int:
+    """Start of the window of `width` that holds the most of the spans (sorted, disjoint), each
+    window starting a little before one of them; the first such window on a tie. Disjoint sorted
+    spans have sorted ends too, so two bisections count a window."""
+    starts, ends = [s for s, _ in spans], [e for _, e in spans]
+    best_start, best_count = 0, -1
+    for start in starts:
+        window_start = max(0, start - width // 4)
+        count = bisect_right(ends, window_start + width) - bisect_left(starts, window_start)
+        if count > best_count:
+            best_start, best_count = window_start, count
+    return best_start
+
+
 def snippet(text: str, terms: list[str], width: int = WIDTH) -> list[Segment]:
     flat = text.replace("\n", " ")
     spans = match_spans(flat, terms)
     if not spans:
         return [(flat[:width] + ("…" if len(flat) > width else ""), False)]
-    # the window that holds the most matches, starting a little before the first of them
-    best_start, best_count = 0, -1
-    for start, _ in spans:
-        window_start = max(0, start - width // 4)
-        count = sum(1 for s, e in spans if s >= window_start and e <= window_start + width)
-        if count > best_count:
-            best_start, best_count = window_start, count
+    best_start = densest_window(spans, width)
     window_end = min(len(flat), best_start + width)
     segments: list[Segment] = [("…", False)] if best_start > 0 else []
     cursor = best_start
