@@ -128,7 +128,7 @@ def planindex_system(index: Index, cutoff: int = CUTOFF) -> System:
             chosen, _, records = top_positions(index, "passages", parse(query), cutoff, Filters())
         except QueryError:  # a question of only particles: nothing to search, nothing found
             return []
-        return [records[position][0]["id"] for position, _ in chosen]
+        return [records[position]["id"] for position, _ in chosen]
 
     return run
 

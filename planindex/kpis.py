@@ -94,10 +94,8 @@ def find_kpis(index: Index, query: str | None = None, filters: Filters | None = 
         chosen, _, records = top_positions(index, "kpis", parse(query), k * 3, filters)
         wanted = normalize(query)
         # a KPI named exactly as typed comes first: BM25 alone ranks 東所沢駅の… beside 所沢駅の…
-        ranked = sorted(
-            chosen, key=lambda c: (normalize(records[c[0]][0]["name"]) != wanted, wanted not in normalize(records[c[0]][0]["name"]))
-        )
-        datas = [records[position][0] for position, _ in ranked[:k]]
+        ranked = sorted(chosen, key=lambda c: (normalize(records[c[0]]["name"]) != wanted, wanted not in normalize(records[c[0]]["name"])))
+        datas = [records[position] for position, _ in ranked[:k]]
     else:
         allowed = [d for d, doc in index.documents.items() if _matches(doc, filters)]
         datas = index.store.all_records("kpis", allowed) if allowed else []

@@ -38,7 +38,7 @@ from planindex.errors import QueryError, UnknownRecord
 from planindex.index import Index
 from planindex.normalize import normalize
 from planindex.related_terms import related_terms
-from planindex.search import Hit, make_hit
+from planindex.search import Hit, make_hits
 from planindex.tokens import analyze, tokenizer
 
 SALIENT_TERMS = 25
@@ -246,7 +246,7 @@ def _item_context(index: Index, scores: np.ndarray) -> np.ndarray:
     records = index.store.records("passages", [int(collection.rowids[p]) for p in scored])
     keys: dict[int, tuple[int, str, tuple[str, ...]]] = {}
     for p in scored:
-        data = records[int(collection.rowids[p])][0]
+        data = records[int(collection.rowids[p])]
         if data.get("item"):
             keys[int(p)] = (int(collection.doc_index[p]), data["item"], tuple(data.get("section") or ()))
     context = np.zeros_like(scores)
@@ -304,9 +304,6 @@ def related(
     highlight = [t.term for t in terms]
     out = []
     for group_city, members in sorted(groups.items(), key=lambda g: -g[1][0][1]):
-        hits = [
-            RelatedHit(make_hit(index, p, s, records[int(collection.rowids[p])][0], highlight), _shared(index, p, terms))
-            for p, s in members
-        ]
-        out.append((group_city, hits))
+        hits = make_hits(index, [(p, s, records[int(collection.rowids[p])]) for p, s in members], highlight)
+        out.append((group_city, [RelatedHit(hit, _shared(index, p, terms)) for hit, (p, _) in zip(hits, members)]))
     return Related({**source, "salient_terms": [t.term for t in terms]}, out)

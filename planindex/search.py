@@ -262,7 +262,7 @@ def _kth_best(scores: np.ndarray, k: int) -> float:
 
 def top_positions(
     index: Index, table: str, query: Query, k: int, filters: Filters
-) -> tuple[list[tuple[int, float]], int, dict[int, tuple[dict[str, Any], str]]]:
+) -> tuple[list[tuple[int, float]], int, dict[int, dict[str, Any]]]:
     """(position, score) of the best k records, the number that matched, and their stored data."""
     collection = index.collection(table)
     scores = rank(index, collection, query, collection.scratch("scores"))
@@ -274,7 +274,7 @@ def top_positions(
         kept = _text_checked(index, table, collection, query, positive)
         scores[positive[~bm25.among(positive, kept)]] = 0
     chosen: list[tuple[int, float]] = []
-    records: dict[int, tuple[dict[str, Any], str]] = {}
+    records: dict[int, dict[str, Any]] = {}
     for positions in _best_first(scores, max(k, 1)):
         fetched = index.store.records(table, [int(collection.rowids[p]) for p in positions])
         for p in positions:
@@ -315,16 +315,11 @@ def make_hits(index: Index, found: list[tuple[int, float, dict[str, Any]]], term
     return hits
 
 
-def make_hit(index: Index, position: int, score: float, data: dict[str, Any], terms: list[str]) -> Hit:
-    """A hit for the passage at `position`, with its document, snippet and linked KPIs."""
-    return make_hits(index, [(position, score, data)], terms)[0]
-
-
 def search(index: Index, text: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
     """Search the passages. Raises QueryError for a query that cannot be run."""
     started = time.perf_counter()
     query = parse(text)
     chosen, total, records = top_positions(index, "passages", query, max(0, k), filters or Filters())
     terms = query.highlight_terms()
-    hits = make_hits(index, [(position, score, records[position][0]) for position, score in chosen], terms)
+    hits = make_hits(index, [(position, score, records[position]) for position, score in chosen], terms)
     return SearchResult(text, total, (time.perf_counter() - started) * 1000, hits)

@@ -319,10 +319,10 @@ class Store:
         kind = "kind" if table == "passages" else "'KPI'"
         yield from self.db.execute(f"SELECT rowid, doc_id, {kind}, words, grams FROM {table} ORDER BY rowid")
 
-    def records(self, table: str, rowids: list[int]) -> dict[int, tuple[dict[str, Any], str]]:
-        """rowid → (record data, normalized text)."""
+    def records(self, table: str, rowids: list[int]) -> dict[int, dict[str, Any]]:
+        """rowid → record data (the normalized text, for phrase checks, is norms())."""
         rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
-        return {rowid: unpack_record(blob) for rowid, blob in rows}
+        return {rowid: record_data(blob) for rowid, blob in rows}
 
     def _where_in(self, query: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of a query whose `{marks}` is an IN list of the values, CHUNK of them at a time."""
