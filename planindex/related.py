@@ -168,7 +168,8 @@ def _source_terms(
         return [Salient(t, kept[t][0], (1 + math.log(counts[t])) * kept[t][1]) for t in terms if counts[t]]
 
     terms = weighted(whole, list(kept))
-    terms.sort(key=lambda s: -s.weight)
+    # kept is filled from a set, whose order changes with the hash seed: ties at the cut must not
+    terms.sort(key=lambda s: (-s.weight, s.term))
     terms = terms[:SALIENT_TERMS]
     chosen = [t.term for t in terms]
     return terms, [weighted(counts, chosen) for counts in lines]
