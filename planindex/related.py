@@ -22,6 +22,12 @@ plans, where plain more-like-this is led astray (tests/eval/README.md, "Related 
 - An initiative can run over several passages (市政概要: 広島平和記念式典参列 is an event in one passage
   and who takes part in the next). Each passage gets ITEM_CONTEXT of the scores of the passages that
   continue its item, so the half that names the event is not pushed out by the half that matched more.
+- A plan files the passages of one policy area under one heading (清瀬市's 施策3-311 holds its 10年後の姿
+  and its ● directions; a 総括表 row holds its 課題, 取り組み状況 and 方向性 cells). A passage whose section
+  also holds a strong match for the source is likelier in the right policy area than one that matched a
+  few words alone, elsewhere (an editorial note sharing only 完了次第 with a 道路 cell). Each passage gets
+  SECTION_CONTEXT of the best score among the other passages of its section: the cluster hypothesis of
+  retrieval, one level above item context.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ SEGMENT_SHARE = 0.5  # weight of a passage's best single-line match against the 
 SEGMENT_MIN_TERMS = 2  # a line with fewer salient terms is a heading or a fragment: it joins only the whole
 RELATED_WORD_WEIGHT = 0.7  # a related word is evidence, weaker than the word the source wrote
 ITEM_CONTEXT = 0.5  # share of the scores of the passages continuing the same item added to a passage's own
+SECTION_CONTEXT = 0.5  # share of the best score among the other passages of its section added to a passage's own
 _KANJI = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -168,7 +175,8 @@ def _source_terms(
         return [Salient(t, kept[t][0], (1 + math.log(counts[t])) * kept[t][1]) for t in terms if counts[t]]
 
     terms = weighted(whole, list(kept))
-    terms.sort(key=lambda s: -s.weight)
+    # kept is filled from a set, whose order changes with the hash seed: ties at the cut must not
+    terms.sort(key=lambda s: (-s.weight, s.term))
     terms = terms[:SALIENT_TERMS]
     chosen = [t.term for t in terms]
     return terms, [weighted(counts, chosen) for counts in lines]
@@ -238,24 +246,36 @@ def _score(index: Index, terms: list[Salient], lines: list[list[Salient]], pool:
     return (1 - SEGMENT_SHARE) * scores + SEGMENT_SHARE * best_line * _city_best(scores, pool, city_code)
 
 
-def _item_context(index: Index, scores: np.ndarray) -> np.ndarray:
-    """For each scored passage, the scores of the passages that continue the same item with it: the
-    adjacent passages of its document under the same item heading and section."""
+def _context(index: Index, scores: np.ndarray) -> np.ndarray:
+    """What each scored passage borrows from its neighbours: ITEM_CONTEXT of the scores of the passages
+    that continue its item (adjacent in its document, same item heading and section), and
+    SECTION_CONTEXT of the best score among the other passages of its section in its document."""
     collection = index.collection("passages")
     scored = np.flatnonzero(scores > 0)
     records = index.store.records("passages", [int(collection.rowids[p]) for p in scored])
-    keys: dict[int, tuple[int, str, tuple[str, ...]]] = {}
+    items: dict[int, tuple[int, str, tuple[str, ...]]] = {}
+    sections: dict[tuple[int, tuple[str, ...]], list[int]] = {}
     for p in scored:
         data = records[int(collection.rowids[p])]
+        section = tuple(data.get("section") or ())
         if data.get("item"):
-            keys[int(p)] = (int(collection.doc_index[p]), data["item"], tuple(data.get("section") or ()))
+            items[int(p)] = (int(collection.doc_index[p]), data["item"], section)
+        if section:  # a passage under no heading at all has no policy area to share
+            sections.setdefault((int(collection.doc_index[p]), section), []).append(int(p))
     context = np.zeros_like(scores)
-    for p, key in keys.items():
+    for p, key in items.items():
         for step in (-1, 1):
             q = p + step
-            while keys.get(q) == key:  # a passage scored 0 ends the run: it lends nothing anyway
-                context[p] += scores[q]
+            while items.get(q) == key:  # a passage scored 0 ends the run: it lends nothing anyway
+                context[p] += ITEM_CONTEXT * scores[q]
                 q += step
+    for members in sections.values():
+        if len(members) < 2:
+            continue
+        # the best of the others: the section's best for all but itself, its runner-up for the best
+        first, second = np.sort(scores[members])[::-1][:2]
+        for p in members:
+            context[p] += SECTION_CONTEXT * (second if scores[p] == first else first)
     return context
 
 
@@ -289,7 +309,7 @@ def related(
         raise QueryError("the source has no distinctive words to compare (too short, or only common words)")
     scores = _score(index, terms, lines, pool, city_code)
     scores[~pool] = 0
-    scores += ITEM_CONTEXT * _item_context(index, scores)
+    scores += _context(index, scores)
     order = np.argsort(-scores, kind="stable")
     groups: dict[str, list[tuple[int, float]]] = {}
     for p in order:

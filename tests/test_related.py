@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from planindex.errors import QueryError, UnknownRecord
 from planindex.eval_related import DEFAULT_PAIRS, evaluate, find_passage
 from planindex.index import Index
-from planindex.related import related
+from planindex.related import SECTION_CONTEXT, _context, related
 from planindex.related_terms import index_term, related_groups, related_terms
 
 REQUIRED = ("r01", "r03", "r04")  # 12号線, こども家庭センター, 学校給食の地場産農産物: named in the issue
-RECALL_AT_3 = 0.88  # reached so far (goal 0.9): the floor that keeps it from regressing
+RECALL_AT_3 = 0.90  # the goal of issue 6, reached with section context: the floor that keeps it from regressing
 RECALL_AT_3_WITHOUT_TABLE = 0.82  # the same without planindex/data/related_terms.tsv
 
 
@@ -78,6 +80,35 @@ def test_cli_json_schema(corpus_index: Path, index: Index, pairs: list[dict]) ->
     assert data["source"]["id"] == source
     hit = data["groups"][0]["hits"][0]
     assert {"id", "score", "kind", "item", "text", "snippet", "city", "year", "doc", "page", "section", "kpis", "shared_terms"} <= set(hit)
+
+
+def test_salient_terms_do_not_depend_on_the_hash_seed(corpus_index: Path, index: Index, pairs: list[dict]) -> None:
+    # r10's source has terms of equal weight at the cut of SALIENT_TERMS: which were kept once followed set order
+    pair = next(p for p in pairs if p["id"] == "r10")
+    source = find_passage(index, pair["source"]["doc"], pair["source"]["contains"])
+    command = [sys.executable, "-m", "planindex.cli", "related", source, "--other-cities", "--json", "--index", str(corpus_index)]
+    runs = [subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}) for seed in ("1", "4")]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert first["source"]["salient_terms"] == second["source"]["salient_terms"]
+
+
+def test_section_context_lends_the_best_of_the_other_passages_of_a_section(index: Index) -> None:
+    collection = index.collection("passages")
+
+    def position(contains: str) -> int:
+        rowid, _ = index.store.record_by_id("passages", find_passage(index, "kiyose_5ji_sogo_keikaku", contains))
+        return int(np.flatnonzero(collection.rowids == rowid)[0])
+
+    # 清瀬市 施策3-311: its 10年後の姿 and a ● direction; the editorial note sits alone under 計画の体系
+    texts = ["幹線道路には沿道空間の活用を促進し", "都市計画道路等の都市施設や都市機能の充実を図り", "表形式で挿入予定"]
+    vision, direction, note = map(position, texts)
+    scores = np.zeros(len(collection), np.float32)
+    scores[[vision, direction, note]] = [10.0, 4.0, 8.0]
+    context = _context(index, scores)
+    assert context[direction] == pytest.approx(SECTION_CONTEXT * 10.0)
+    assert context[vision] == pytest.approx(SECTION_CONTEXT * 4.0)
+    assert context[note] == 0
 
 
 def test_recall_without_the_related_words_table(index: Index, pairs: list[dict]) -> None:
