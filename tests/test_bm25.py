@@ -27,6 +27,12 @@ PASSAGES = [
 N_TERMS = 4
 
 
+def built(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[bm25.Postings, np.ndarray]:
+    """bm25.build of passages given as (term ids, counts), passage i being rows[i]."""
+    blocks = [bm25.block(rows[start : start + bm25.BLOCK]) for start in range(0, len(rows), bm25.BLOCK)]
+    return bm25.build(blocks, len(rows), n_terms)
+
+
 def hand_scores(query: list[int]) -> np.ndarray:
     """The same example by hand, with k1 = 1.2 and b = 0.75.
 
@@ -54,14 +60,14 @@ def hand_scores(query: list[int]) -> np.ndarray:
 
 @pytest.mark.parametrize("query", [[1], [2], [3], [1, 2], [2, 3], [1, 2, 3]])
 def test_three_passages_scored_by_hand(query: list[int]) -> None:
-    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    postings, tfs = built(PASSAGES, N_TERMS)
     weights = bm25.weights(postings, tfs, k1=1.2, b=0.75)  # the worked example's parameters, not the tuned defaults
     assert weights.error < 0.002  # a tenth of a percent: the example still checks the formula
     assert bm25.score(query, postings, weights) == pytest.approx(hand_scores(query), rel=weights.error, abs=1e-6)
 
 
 def test_the_hand_example_ranks_as_a_reader_expects() -> None:
-    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    postings, tfs = built(PASSAGES, N_TERMS)
     weights = bm25.weights(postings, tfs)
     # 児童 once in the short p1 beats 児童 once in the longer p0; 保育 alone in p2 beats p1's share.
     assert list(np.argsort(-bm25.score([2], postings, weights))[:2]) == [1, 0]
@@ -176,7 +182,7 @@ def test_postings_across_blocks_of_passages() -> None:
     held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 9] = True
     held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 1] = True
     rows = [(np.flatnonzero(row), rng.integers(1, 4, size=int(row.sum()))) for row in held]
-    postings, tfs = bm25.build(rows, 10)
+    postings, tfs = built(rows, 10)
     weights = bm25.weights(postings, tfs)
     assert postings.n_blocks == 2 and postings.indices.dtype == np.uint16
     assert np.array_equal(postings.df(), held.sum(axis=0))
