@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from planindex import bm25
-from planindex.index import FIELDS, Index
+from planindex.index import FIELDS, Collection, Index
 from planindex.search import search
-from planindex.store import CACHE_FOLDER, unpack_counts
+from planindex.store import CACHE_FOLDER, record_norm, unpack_counts
+from planindex.tokens import bigrams
 
 # Term ids: 1 待機, 2 児童, 3 保育 (0 is never used, as in the index, whose ids start at 1).
 PASSAGES = [
@@ -168,6 +170,62 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
         assert {q: [(h.id, h.score) for h in search(loaded, q, 20).hits] for q in queries} == built
     finally:
         loaded.close()
+
+
+@pytest.mark.parametrize("table", ["passages", "kpis"])
+def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, table: str) -> None:
+    """The bigram arrays are counted from the stored normalized texts when they are built: the same
+    postings, lengths and weights as counting each text's bigrams one by one, and a vocabulary of
+    exactly the bigrams the table's texts hold, in their own order."""
+    counted = [Counter(bigrams(record_norm(data))) for *_, data in corpus.store.postings_rows(table)]
+    vocabulary = corpus.vocabulary("grams", table)
+    assert list(vocabulary) == sorted(set().union(*counted)) and list(vocabulary.values()) == list(range(len(vocabulary)))
+    rows = [(np.array(sorted(vocabulary[g] for g in c), np.int32), np.array([c[g] for g in sorted(c)], np.int32)) for c in counted]
+    postings, tfs = built(rows, len(vocabulary))
+    weights = bm25.weights(postings, tfs)
+    field = corpus.collection(table).fields["grams"]
+    for part in ("segments", "indices", "lengths"):
+        assert np.array_equal(getattr(field.postings, part), getattr(postings, part))
+    for part in ("codes", "idf", "grid"):
+        assert np.array_equal(getattr(field.weights, part), getattr(weights, part))
+    collection = corpus.collection(table)
+    for char in "島地ＤX":
+        assert collection.grams_holding(char) == [i for g, i in vocabulary.items() if char in g]
+    grams = [*list(vocabulary)[::50], "ゐゑ", "ゑ"]  # and two that no text holds
+    assert collection.gram_ids(grams) == corpus.term_ids("grams", grams, table) == [vocabulary[g] for g in grams if g in vocabulary]
+
+
+def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Per field, each term's passages and weight codes, then the lengths, idf and grid: the arrays
+    as positions, whatever the blocks (read with the BLOCK they were built with)."""
+    out = {}
+    for name in FIELDS:
+        postings, weights = collection.fields[name].postings, collection.fields[name].weights
+        terms = [(postings.positions(t).tobytes(), weights.codes[slice(*postings.span(t))].tobytes()) for t in range(postings.n_terms)]
+        out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes() + weights.grid.tobytes())]
+    return out
+
+
+def test_arrays_built_in_many_blocks_are_those_of_one(corpus_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bigram ids are given once every block's bigrams are known, and each block's postings are
+    placed after the earlier blocks': blocks of 16 passages make, term for term, the arrays of one."""
+    one = Index.open(corpus_index)
+    try:
+        expected = {table: (one.collection(table).gram_keys.copy(), term_arrays(one.collection(table))) for table in ("passages", "kpis")}
+    finally:
+        one.close()
+    folder = tmp_path / "index"
+    shutil.copytree(corpus_index, folder, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+    monkeypatch.setattr(bm25, "BLOCK", 16)
+    many = Index.open(folder)
+    try:
+        for table, (gram_keys, arrays) in expected.items():
+            collection = many.collection(table)
+            assert collection.fields["words"].postings.n_blocks == -(-len(collection) // 16) > 1
+            assert np.array_equal(collection.gram_keys, gram_keys)
+            assert term_arrays(collection) == arrays
+    finally:
+        many.close()
 
 
 def test_postings_across_blocks_of_passages() -> None:
