@@ -68,14 +68,19 @@ def bigram_keys(normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
     the bigrams of many texts is numpy's work, not a step per bigram."""
     # surrogatepass: a lone surrogate (from a command line's undecodable bytes) is a symbol, as in _is_symbol
     codes = np.frombuffer("".join(normalized).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    owners = np.repeat(np.arange(len(normalized)), [len(text) for text in normalized])
+    # int32 owners and keys shifted in place: the array build runs this on 65,536 texts at a time,
+    # where each int64 temporary per character is a hundred megabytes
+    owners = np.repeat(np.arange(len(normalized), dtype=np.int32), [len(text) for text in normalized])
     kept = ~_symbol_mask(codes)
     codes, owners = codes[kept].astype(np.int64), owners[kept]
     within = owners[1:] == owners[:-1]
-    keys, key_owners = ((codes[:-1] << _BITS) | codes[1:])[within], owners[:-1][within]
-    alone = np.bincount(owners, minlength=len(normalized))[owners] == 1
-    if alone.any():
-        keys, key_owners = np.concatenate([keys, codes[alone] << _BITS]), np.concatenate([key_owners, owners[alone]])
+    keys = codes[:-1] << _BITS
+    keys |= codes[1:]
+    keys, key_owners = keys[within], owners[:-1][within]
+    alone = np.flatnonzero(np.bincount(owners, minlength=len(normalized)) == 1).astype(np.int32)
+    if len(alone):  # owners ascend: a text's one character is where its owner number is first met
+        keys = np.concatenate([keys, codes[np.searchsorted(owners, alone)] << _BITS])
+        key_owners = np.concatenate([key_owners, alone])
     return key_owners, keys
 
 
@@ -88,7 +93,9 @@ def bigram_counts(normalized: list[str]) -> tuple[np.ndarray, np.ndarray, np.nda
         raise ValueError(f"{len(normalized)} texts: bigram_counts takes at most {1 << (63 - 2 * _BITS)} at once")
     owners, keys = bigram_keys(normalized)
     bits = max(len(normalized) - 1, 1).bit_length()
-    pairs, counts = np.unique((keys << bits) | owners, return_counts=True)
+    keys <<= bits
+    keys |= owners
+    pairs, counts = np.unique(keys, return_counts=True)
     return pairs >> bits, pairs & ((1 << bits) - 1), counts
 
 
