@@ -110,11 +110,6 @@ def holding(keys: np.ndarray, char: str) -> np.ndarray:
     return ((keys >> _BITS) == code) | ((keys & ((1 << _BITS) - 1)) == code)
 
 
-def bigram_key(gram: str) -> int:
-    """The key of a bigram (or of a lone character), as bigram_keys makes it: bigram_term's inverse."""
-    return (ord(gram[0]) << _BITS) | (ord(gram[1]) if len(gram) > 1 else 0)
-
-
 def bigrams(normalized: str) -> list[str]:
     """Character bigrams of the text with spaces and punctuation removed; a lone character stands alone.
     The same as bigram_keys, for one text (a query): a call per character costs less than numpy's
