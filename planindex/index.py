@@ -17,7 +17,7 @@ import numpy as np
 
 from planindex import __version__, bm25
 from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, record_norm, unpack_counts
-from planindex.tokens import bigram_counts, bigram_term, holding
+from planindex.tokens import bigram_counts, bigram_term, keys_holding
 
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
@@ -81,7 +81,7 @@ class Collection:
         """Ids of the bigrams that contain one character, ascending (the bigrams' order): a scan of
         the keys, paid once per character by one-character queries."""
         if char not in self._holding:
-            self._holding[char] = np.flatnonzero(holding(self.gram_keys, char)).tolist()
+            self._holding[char] = np.flatnonzero(keys_holding(self.gram_keys, char)).tolist()
         return self._holding[char]
 
     def scratch(self, name: str, dtype: type = np.float32) -> np.ndarray:

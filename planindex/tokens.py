@@ -104,7 +104,7 @@ def bigram_term(key: int) -> str:
     return chr(key >> _BITS) + chr(second) if second else chr(key >> _BITS)
 
 
-def holding(keys: np.ndarray, char: str) -> np.ndarray:
+def keys_holding(keys: np.ndarray, char: str) -> np.ndarray:
     """Which of the bigram keys hold the character, first or second (or alone)."""
     code = ord(char)
     return ((keys >> _BITS) == code) | ((keys & ((1 << _BITS) - 1)) == code)
