@@ -301,7 +301,7 @@ def worker_bm25s(size: str, repeats: int) -> dict[str, Any]:
 
     queries = [q for q in read_json(DATA / f"queries-{size}.json") if q["word_ids"]]
     docs = list(stored_tokens(index_folder(size)))
-    # bm25s wants a dense vocabulary 0..V-1; planindex's term ids are shared with the bigram field.
+    # bm25s wants a dense vocabulary 0..V-1; planindex's word ids start at 1 and keep words no passage holds any more.
     used = np.unique(np.concatenate(docs)) if docs else np.zeros(0, np.int32)
     compact = {int(t): i for i, t in enumerate(used.tolist())}
     lookup = np.zeros(int(used.max()) + 1 if len(used) else 1, np.int64)
@@ -617,9 +617,9 @@ def index_size(size: str) -> dict[str, Any]:
     out["cached_arrays"] = dir_size(folder / "cache")
     db = sqlite3.connect(f"file:{folder / 'planindex.db'}?mode=ro", uri=True)
     try:
-        row = db.execute("SELECT SUM(LENGTH(data)), SUM(LENGTH(words)), SUM(LENGTH(grams)) FROM passages").fetchone()
-        out["columns"] = dict(zip(("data_and_norm_zlib", "words_blob", "grams_blob"), row))
-        out["terms"] = db.execute("SELECT field, COUNT(*) FROM terms GROUP BY field").fetchall()
+        row = db.execute("SELECT SUM(LENGTH(data)), SUM(LENGTH(words)) FROM passages").fetchone()
+        out["columns"] = dict(zip(("data_and_norm_zlib", "words_blob"), row))  # bigram counts are not stored (format 7)
+        out["terms"] = db.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
     finally:
         db.close()
     if (folder / "cache").exists():

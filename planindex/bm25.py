@@ -113,29 +113,50 @@ class Weights:
         return weights
 
 
-def build(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[Postings, np.ndarray]:
-    """Postings from per-passage (term ids, counts) pairs, passage i being rows[i], and the term
-    frequency of each posting (float32, aligned with indices). The frequencies only go into the
-    weights: a query reads weights alone, so they are not kept beside them (a third of the arrays)."""
-    n = len(rows)
-    lengths = np.array([counts.sum() for _, counts in rows], dtype=np.float32) if n else np.zeros(0, np.float32)
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The postings of BLOCK consecutive passages (fewer in the last block), term after term: what
+    build() assembles. A block at a time, the per-posting arrays of a whole table are never held
+    twice, and each block is sorted on its own, in cache."""
+
+    terms: np.ndarray  # int32 term ids, ascending
+    offsets: np.ndarray  # uint16 offsets of the passages in the block, ascending within a term
+    counts: np.ndarray  # int32 term frequencies, aligned
+
+
+def block(rows: list[tuple[np.ndarray, np.ndarray]]) -> Block:
+    """The Block of up to BLOCK passages given as (term ids, counts), passage i being rows[i]."""
+    terms = np.concatenate([ids for ids, _ in rows]).astype(np.int64)
+    offsets = np.repeat(np.arange(len(rows), dtype=np.int64), [len(ids) for ids, _ in rows])
+    order = np.argsort((terms << 16) | offsets)  # one int64 sort, faster than a lexsort of the two
+    counts = np.concatenate([counts for _, counts in rows])
+    return Block(terms[order].astype(np.int32), offsets[order].astype(np.uint16), counts[order].astype(np.int32))
+
+
+def build(blocks: list[Block], n: int, n_terms: int) -> tuple[Postings, np.ndarray]:
+    """Postings of n passages from their blocks (block j holds passages j * BLOCK onwards), and the
+    term frequency of each posting (float32, aligned with indices). The frequencies only go into
+    the weights: a query reads weights alone, so they are not kept beside them (a third of the
+    arrays). Each block's postings are copied to their places, not sorted again: a term's postings
+    in a block follow those of the earlier blocks, and its place is counted from the others."""
     n_blocks = max(1, -(-n // BLOCK))
-    if n == 0:
-        return Postings(np.zeros(n_terms * n_blocks + 1, np.int64), np.zeros(0, np.uint16), lengths), np.zeros(0, np.float32)
-    # int32 keys and in-place work: at 1M passages a posting array is a gigabyte, and every
-    # temporary one more
-    key_type = np.int32 if n_terms * n_blocks < 2**31 else np.int64
-    keys = np.concatenate([ids for ids, _ in rows]).astype(key_type)  # term * n_blocks + block of the passage
-    keys *= n_blocks
-    keys += np.repeat((np.arange(n, dtype=np.int32) // BLOCK).astype(key_type), [len(ids) for ids, _ in rows])
-    segments = np.zeros(n_terms * n_blocks + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n_terms * n_blocks), out=segments[1:])
-    order = np.argsort(keys, kind="stable")  # stable: passages stay ascending within a segment
-    del keys
-    offsets = (np.arange(n, dtype=np.int32) % BLOCK).astype(np.uint16)
-    indices = np.repeat(offsets, [len(ids) for ids, _ in rows])[order]
-    counts = np.concatenate([c for _, c in rows])[order].astype(np.float32)
-    return Postings(segments, indices, lengths), counts
+    lengths = np.zeros(n, np.float32)
+    per_block = np.zeros((n_terms, n_blocks), np.int64)  # postings of term t in block j: segment t * n_blocks + j
+    for j, part in enumerate(blocks):
+        per_block[:, j] = np.bincount(part.terms, minlength=n_terms)
+        size = min(BLOCK, n - j * BLOCK)
+        lengths[j * BLOCK : j * BLOCK + size] = np.bincount(part.offsets, weights=part.counts, minlength=size)
+    segments = np.zeros(n_terms * n_blocks + 1, np.int64)
+    np.cumsum(per_block.ravel(), out=segments[1:])
+    del per_block
+    indices, tfs = np.zeros(segments[-1], np.uint16), np.zeros(segments[-1], np.float32)
+    for j, part in enumerate(blocks):
+        held = np.bincount(part.terms, minlength=n_terms)
+        first = np.cumsum(held) - held  # where each term's postings start in this block's arrays
+        places = segments[part.terms.astype(np.int64) * n_blocks + j] + (np.arange(len(part.terms)) - first[part.terms])
+        indices[places] = part.offsets
+        tfs[places] = part.counts
+    return Postings(segments, indices, lengths), tfs
 
 
 def idf(df: np.ndarray, n: int) -> np.ndarray:

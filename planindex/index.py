@@ -1,9 +1,11 @@
 """The index as a reader sees it: the on-disk store plus BM25 arrays for passages and KPIs,
-built from the stored term counts on first use and cached beside the database per generation."""
+built on first use from the stored word counts and the bigrams of the stored normalized texts,
+and cached beside the database per generation."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import shutil
 from contextlib import ExitStack
@@ -14,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from planindex import __version__, bm25
-from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, unpack_counts
+from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, record_norm, unpack_counts
+from planindex.tokens import bigram_counts, bigram_term, keys_holding
 
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
-CACHE_ARRAYS = ("rowids", "doc_index", "kind_index")
+CACHE_ARRAYS = ("rowids", "doc_index", "kind_index", "gram_keys")
 
 
 def default_folder() -> Path:
@@ -45,17 +48,41 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Collection:
-    """BM25 arrays of one table; position i is the i-th record in rowid order."""
+    """BM25 arrays of one table; position i is the i-th record in rowid order. Word ids are the
+    store's; bigram ids are this table's own, given when its arrays were built: the id of a bigram
+    is its place in gram_keys."""
 
     rowids: np.ndarray
     doc_index: np.ndarray  # position → index into Index.doc_ids
     kind_index: np.ndarray  # position → index into kinds
+    gram_keys: np.ndarray  # int64 keys (tokens.bigram_keys) of the bigrams of the table's texts, ascending
     kinds: tuple[str, ...]
     fields: dict[str, Field]
     _scratch: dict[tuple[str, type], np.ndarray] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    _holding: dict[str, list[int]] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    _grams: dict[str, int] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.rowids)
+
+    def gram_vocabulary(self) -> dict[str, int]:
+        """bigram → id, made on first use: a query looks its bigrams up in it as in the words' (a
+        binary search in gram_keys per call cost numpy's set-up, 3% of search() at 100k)."""
+        if not self._grams and len(self.gram_keys):
+            self._grams.update((bigram_term(key), i) for i, key in enumerate(self.gram_keys.tolist()))
+        return self._grams
+
+    def gram_ids(self, grams: list[str]) -> list[int]:
+        """Ids of the bigrams that the table holds, one per bigram given."""
+        vocab = self.gram_vocabulary()
+        return [vocab[gram] for gram in grams if gram in vocab]
+
+    def grams_holding(self, char: str) -> list[int]:
+        """Ids of the bigrams that contain one character, ascending (the bigrams' order): a scan of
+        the keys, paid once per character by one-character queries."""
+        if char not in self._holding:
+            self._holding[char] = np.flatnonzero(keys_holding(self.gram_keys, char)).tolist()
+        return self._holding[char]
 
     def scratch(self, name: str, dtype: type = np.float32) -> np.ndarray:
         """A vector of one value per record, kept for the next query to reuse: at a million records
@@ -79,8 +106,7 @@ class Index:
         self.generation = store.generation()
         self.documents: dict[str, dict[str, Any]] = {d["id"]: d for d in store.documents()}
         self.doc_ids: list[str] = sorted(self.documents)
-        self._vocab: dict[str, dict[str, int]] = {}
-        self._holding: dict[str, list[int]] = {}
+        self._words: dict[str, int] | None = None
         self._collections: dict[str, Collection] = {}
 
     @classmethod
@@ -91,10 +117,13 @@ class Index:
         self._reading.close()
         self.store.close()
 
-    def vocabulary(self, field: str) -> dict[str, int]:
-        if field not in self._vocab:
-            self._vocab[field] = self.store.vocabulary(field)
-        return self._vocab[field]
+    def vocabulary(self, field: str, table: str = "passages") -> dict[str, int]:
+        """term → id: the words of every table, or the bigrams of one table (Collection.gram_keys)."""
+        if field == "grams":
+            return self.collection(table).gram_vocabulary()
+        if self._words is None:
+            self._words = self.store.vocabulary()
+        return self._words
 
     def collection(self, table: str) -> Collection:
         if table not in self._collections:
@@ -109,24 +138,36 @@ class Index:
         cached = self._read_cache(table)
         if cached is not None:
             return cached
-        rows: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {f: [] for f in FIELDS}
         rowids, doc_index, kind_index = [], [], []
         doc_pos = {d: i for i, d in enumerate(self.doc_ids)}
         kind_pos: dict[str, int] = {}
-        for rowid, doc_id, kind, words, grams in self.store.postings_rows(table):
-            rowids.append(rowid)
-            doc_index.append(doc_pos.get(doc_id, -1))
-            kind_index.append(kind_pos.setdefault(kind, len(kind_pos)))
-            rows["words"].append(unpack_counts(words))
-            rows["grams"].append(unpack_counts(grams))
-        n_terms = self.store.term_count() + 1
+        words: list[bm25.Block] = []
+        grams: list[tuple[np.ndarray, bm25.Block]] = []  # per block: its bigram keys, and its postings by local id
+        rows = self.store.postings_rows(table)
+        while part := list(itertools.islice(rows, bm25.BLOCK)):
+            for rowid, doc_id, kind, _, _ in part:
+                rowids.append(rowid)
+                doc_index.append(doc_pos.get(doc_id, -1))
+                kind_index.append(kind_pos.setdefault(kind, len(kind_pos)))
+            words.append(bm25.block([unpack_counts(row[3]) for row in part]))
+            grams.append(_gram_block([record_norm(row[4]) for row in part]))
+            del part
+        n = len(rowids)
+        gram_keys = np.unique(np.concatenate([keys for keys, _ in grams])) if grams else np.zeros(0, np.int64)
+        blocks = {
+            "words": words,
+            "grams": [bm25.Block(np.searchsorted(gram_keys, keys).astype(np.int32)[b.terms], b.offsets, b.counts) for keys, b in grams],
+        }
+        del words, grams
+        n_terms = {"words": self.store.term_count() + 1, "grams": len(gram_keys)}
         arrays = {
             "rowids": np.asarray(rowids, dtype=np.int64),
             "doc_index": np.asarray(doc_index, dtype=np.int32),
             "kind_index": np.asarray(kind_index, dtype=np.int16),
+            "gram_keys": gram_keys,
         }
         for field in FIELDS:
-            postings, tfs = bm25.build(rows.pop(field), n_terms)  # each field's rows freed once built
+            postings, tfs = bm25.build(blocks.pop(field), n, n_terms[field])  # each field's blocks freed once built
             arrays[f"{field}.segments"] = postings.segments
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
@@ -144,7 +185,7 @@ class Index:
             )
             for f in FIELDS
         }
-        return Collection(arrays["rowids"], arrays["doc_index"], arrays["kind_index"], tuple(kinds), fields)
+        return Collection(arrays["rowids"], arrays["doc_index"], arrays["kind_index"], arrays["gram_keys"], tuple(kinds), fields)
 
     def _write_cache(self, table: str, arrays: dict[str, np.ndarray], kinds: list[str]) -> None:
         """Write to a temporary folder, then rename: a reader sees a whole cache or none."""
@@ -180,13 +221,17 @@ class Index:
         return self._collection(arrays, [k for k in kinds if k])
 
     # --- lookups ---------------------------------------------------------------------------
-    def term_ids(self, field: str, terms: list[str]) -> list[int]:
-        vocab = self.vocabulary(field)
+    def term_ids(self, field: str, terms: list[str], table: str = "passages") -> list[int]:
+        vocab = self.vocabulary(field, table)
         return [vocab[t] for t in terms if t in vocab]
 
-    def grams_holding(self, char: str) -> list[int]:
-        """Ids of the bigrams that contain one character, in vocabulary order: a scan of the bigram
-        vocabulary, paid once per character by one-character queries."""
-        if char not in self._holding:
-            self._holding[char] = [gid for gram, gid in self.vocabulary("grams").items() if char in gram]
-        return self._holding[char]
+
+def _gram_block(norms: list[str]) -> tuple[np.ndarray, bm25.Block]:
+    """The bigram postings of a block's passages, from their normalized texts: the block's distinct
+    bigram keys (ascending), and its postings with each bigram's place among those as its id, for
+    build time to renumber once every block's bigrams are known."""
+    keys, owners, counts = bigram_counts(norms)
+    new = np.ones(len(keys), bool)
+    new[1:] = keys[1:] != keys[:-1]
+    local = (np.cumsum(new) - 1).astype(np.int32)  # keys come ascending: a new one is the next id
+    return keys[new], bm25.Block(local, owners.astype(np.uint16), counts.astype(np.int32))

@@ -2,7 +2,8 @@
 transaction. A document whose content hash is already indexed is skipped without re-tokenizing;
 a changed file replaces its previous version; a file that cannot be used is reported and the
 rest still lands. Tokenizing is most of the work: with many passages it is spread over worker
-processes, each with its own MeCab tagger."""
+processes, each with its own MeCab tagger. Bigrams are not counted here: the stored normalized
+text is their source when the arrays are built (index.py)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ import numpy as np
 
 from planindex.errors import InputError, NotFound
 from planindex.extract import extract
-from planindex.index import FIELDS, default_folder, expected_manifest
+from planindex.index import default_folder, expected_manifest
 from planindex.jsonl import read_jsonl
 from planindex.linking import relink
 from planindex.normalize import normalize
 from planindex.pdf import sha256_of
 from planindex.records import Extraction, Kpi, Passage
 from planindex.store import Store, pack_counts
-from planindex.tokens import bigram_keys, bigram_term, tokenizer
+from planindex.tokens import tokenizer
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
 PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
@@ -108,7 +109,7 @@ def kpi_text(kpi: Kpi) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Terms:
-    """One field's term counts for a run of texts, in a form that crosses a process boundary
+    """The word counts of a run of texts, in a form that crosses a process boundary
     cheaply and that the writer turns into index ids with one lookup per distinct term (not per
     occurrence): the run's distinct terms once, then per text its (local id, count) pairs."""
 
@@ -120,40 +121,31 @@ class Terms:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """Normalized texts and their term counts, run after run, in the order of the texts."""
+    """Normalized texts and their word counts, run after run, in the order of the texts."""
 
     norms: list[str]
-    runs: list[dict[str, Terms]]  # field name → Terms, per run of texts
+    runs: list[Terms]
 
 
 def analyze_chunk(texts: list[str]) -> Analysis:
-    """Normalize, tokenize and count the terms of texts in this process (a worker builds its own
+    """Normalize, tokenize and count the words of texts in this process (a worker builds its own
     tagger on first use). Everything per occurrence happens here, in parallel."""
     tok = tokenizer()
     norms = [normalize(text) for text in texts]
-    return Analysis(norms, [{"words": _word_terms([tok.words(norm) for norm in norms]), "grams": _gram_terms(norms)}])
+    return Analysis(norms, [_word_terms([tok.words(norm) for norm in norms])])
 
 
 def _word_terms(words: list[list[str]]) -> Terms:
+    """Words of one (text number, local id) pair per occurrence, counted for all texts at once: a
+    Counter and a dictionary step per distinct word of each text cost as much as tagging it."""
     flat = list(itertools.chain.from_iterable(words))
     local = dict(zip(dict.fromkeys(flat), itertools.count()))
     ids = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
-    return _counted(list(local), np.repeat(np.arange(len(words)), [len(w) for w in words]), ids, len(words))
-
-
-def _gram_terms(norms: list[str]) -> Terms:
-    owners, keys = bigram_keys(norms)
-    distinct, ids = np.unique(keys, return_inverse=True)
-    return _counted([bigram_term(key) for key in distinct.tolist()], owners, ids, len(norms))
-
-
-def _counted(distinct: list[str], owners: np.ndarray, ids: np.ndarray, texts: int) -> Terms:
-    """Terms of one (text number, local id) pair per occurrence, counted for all texts at once:
-    a Counter and a dictionary step per distinct term of each text cost as much as tagging it."""
-    width = max(len(distinct), 1)
+    owners = np.repeat(np.arange(len(words)), [len(w) for w in words])
+    width = max(len(local), 1)
     pairs, counts = np.unique(owners * width + ids, return_counts=True)  # by text, then by local id
-    sizes = np.bincount(pairs // width, minlength=texts)
-    return Terms(distinct, (pairs % width).astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
+    sizes = np.bincount(pairs // width, minlength=len(words))
+    return Terms(list(local), (pairs % width).astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
 
 
 def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Iterator[Analysis]:
@@ -181,16 +173,12 @@ def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> It
             yield part
 
 
-def _packed(store: Store, part: Analysis, vocabularies: dict[str, dict[str, int]]) -> dict[str, list[bytes]]:
-    """Give every new term an id, then each text's term counts as stored: field → bytes per text."""
-    packed: dict[str, list[bytes]] = {}
-    for name in FIELDS:
-        vocab = vocabularies[name]
-        store.intern(name, itertools.chain.from_iterable(run[name].distinct for run in part.runs), vocab)
-        packed[name] = []
-        for run in part.runs:
-            terms = run[name]
-            packed[name] += pack_counts(array("q", map(vocab.__getitem__, terms.distinct)), terms.ids, terms.counts, terms.sizes)
+def _packed(store: Store, part: Analysis, vocab: dict[str, int]) -> list[bytes]:
+    """Give every new word an id, then each text's word counts as stored."""
+    store.intern(itertools.chain.from_iterable(run.distinct for run in part.runs), vocab)
+    packed: list[bytes] = []
+    for run in part.runs:
+        packed += pack_counts(array("q", map(vocab.__getitem__, run.distinct)), run.ids, run.counts, run.sizes)
     return packed
 
 
@@ -272,17 +260,17 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
                 events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
         if not touched_cities:
             return events
-        vocabularies = {name: store.vocabulary(name) for name in FIELDS}
+        vocab = store.vocabulary()
         position = 0
         for part in parts:
-            # Terms of every text get ids, a refused input's included: an unused term costs one row.
-            packed = _packed(store, part, vocabularies)
-            rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes, bytes]]] = {"passages": [], "kpis": []}
-            for slot, norm, words, grams in zip(slots[position:], part.norms, packed["words"], packed["grams"]):
+            # Words of every text get ids, a refused input's included: an unused word costs one row.
+            packed = _packed(store, part, vocab)
+            rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes]]] = {"passages": [], "kpis": []}
+            for slot, norm, words in zip(slots[position:], part.norms, packed):
                 if slot is not None:
                     table, doc_id, record = slot
                     kind = record.kind if isinstance(record, Passage) else "KPI"
-                    rows[table].append((record.id, doc_id, kind, record.to_json(), norm, words, grams))
+                    rows[table].append((record.id, doc_id, kind, record.to_json(), norm, words))
             position += len(part.norms)
             for table, table_rows in rows.items():
                 store.put_records(table, table_rows)

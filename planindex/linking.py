@@ -137,7 +137,7 @@ def meaningful(terms: set[str], city: str) -> frozenset[str]:
 
 
 def _passages(store: Store, doc_ids: list[str], city: str) -> list[Record]:
-    vocab = {i: t for t, i in store.vocabulary("words").items()}
+    vocab = {i: t for t, i in store.vocabulary().items()}
     marks = ",".join("?" * len(doc_ids))
     rows = store.db.execute(f"SELECT id, doc_id, data, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
     out = []

@@ -89,9 +89,9 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     scores = bm25.score(word_ids, words.postings, words.weights, _zeroed(out))
     if len(term.norm) == 1:
         # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).
-        return bm25.score(index.grams_holding(term.norm), grams.postings, grams.weights, scores)
-    partial_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if _partial_gram(g)])))
-    other_ids = sorted(set(index.term_ids("grams", [g for g in term.grams if not _partial_gram(g)])))
+        return bm25.score(collection.grams_holding(term.norm), grams.postings, grams.weights, scores)
+    partial_ids = sorted(set(collection.gram_ids([g for g in term.grams if _partial_gram(g)])))
+    other_ids = sorted(set(collection.gram_ids([g for g in term.grams if not _partial_gram(g)])))
     partial_scores = None
     if partial_ids:  # without partial bigrams this would add zeros to every passage
         partial_scores = bm25.score(partial_ids, grams.postings, grams.weights, _zeroed(collection.scratch("partial")))
@@ -194,17 +194,17 @@ def _passes(norm: str, query: Query) -> bool:
     return all(p in norm for p in query.phrases) and not any(x in norm for x in query.excludes)
 
 
-def _holders(index: Index, collection: Collection, text: str) -> np.ndarray | None:
+def _holders(collection: Collection, text: str) -> np.ndarray | None:
     """Ascending positions of the passages holding every bigram of a normalized text, or None when
     it has none. A passage whose text contains it holds them all (bigrams skip the same spaces and
     symbols in both), so this is a superset of those that contain it, found without reading text."""
     grams = bigrams(text)
     if not grams or any(len(g) != 2 for g in grams):
         return None
-    vocab = index.vocabulary("grams")
-    if any(g not in vocab for g in grams):
+    ids = collection.gram_ids(grams)
+    if len(ids) < len(grams):
         return np.zeros(0, np.int32)
-    return bm25.holding_all(sorted({vocab[g] for g in grams}), collection.fields["grams"].postings)
+    return bm25.holding_all(sorted(set(ids)), collection.fields["grams"].postings)
 
 
 def _text_checked(index: Index, table: str, collection: Collection, query: Query, positive: np.ndarray) -> np.ndarray:
@@ -212,7 +212,7 @@ def _text_checked(index: Index, table: str, collection: Collection, query: Query
     phrase's bigrams can contain it, and only those that hold an exclusion's bigrams can be
     rejected by it: the text of those alone is read, not of every passage that scored."""
     for phrase in query.phrases:
-        holders = _holders(index, collection, phrase)
+        holders = _holders(collection, phrase)
         if holders is not None:
             positive = positive[bm25.among(positive, holders)]
     if query.phrases:  # a phrase must be found in the text of every candidate
@@ -220,7 +220,7 @@ def _text_checked(index: Index, table: str, collection: Collection, query: Query
     else:
         suspect = np.zeros(len(positive), bool)
         for excluded in query.excludes:
-            holders = _holders(index, collection, excluded)
+            holders = _holders(collection, excluded)
             suspect |= True if holders is None else bm25.among(positive, holders)
     checked = positive[suspect]
     norms = index.store.norms(table, [int(r) for r in collection.rowids[checked]])

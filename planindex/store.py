@@ -1,5 +1,6 @@
 """The index on disk: one SQLite database (WAL mode) holding documents, passages, KPIs, links,
-the term vocabulary, per-record term counts and a manifest of what built it.
+the word vocabulary, per-record word counts and a manifest of what built it. Bigram counts are
+not stored: they are a function of the normalized text, counted when the arrays are built.
 
 A passage or KPI row keeps its JSON and its normalized text in one zlib stream (`data`): the
 normalized text is mostly the JSON's text again, which the compressor stores as back-references,
@@ -37,20 +38,21 @@ CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS passages (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
-    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages (doc_id);
 CREATE TABLE IF NOT EXISTS kpis (
     rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
-    data BLOB NOT NULL, words BLOB NOT NULL, grams BLOB NOT NULL);
+    data BLOB NOT NULL, words BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS kpis_doc ON kpis (doc_id);
-CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, field TEXT NOT NULL, term TEXT NOT NULL, UNIQUE (field, term));
+CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS links (
     passage_id TEXT NOT NULL, kpi_id TEXT NOT NULL, doc_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "6"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
-# 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights).
+STORE_FORMAT = "7"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
+# 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights); 7: no bigram counts
+# stored (counted from the normalized texts when the arrays are built), terms are words only.
 # An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
@@ -117,7 +119,10 @@ def record_data(blob: bytes) -> dict[str, Any]:
 
 
 def record_norm(blob: bytes) -> str:
-    return zlib.decompress(blob).decode().split("\0", 1)[1]
+    """The normalized text of a stored record, without decoding its JSON: the array build reads
+    every record's."""
+    raw = zlib.decompress(blob)
+    return raw[raw.index(0) + 1 :].decode()
 
 
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
@@ -243,14 +248,14 @@ class Store:
             "INSERT INTO manifest VALUES (?, ?)", [*expected.items(), ("schema", SCHEMA_VERSION), ("generation", str(generation))]
         )
 
-    # --- vocabulary -----------------------------------------------------------------------
-    def vocabulary(self, field: str) -> dict[str, int]:
-        return dict(self.db.execute("SELECT term, id FROM terms WHERE field = ?", (field,)).fetchall())
+    # --- vocabulary (words; bigram ids are given when the arrays are built) ------------------
+    def vocabulary(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT term, id FROM terms").fetchall())
 
     def term_count(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()[0])
 
-    def intern(self, field: str, terms: Iterable[str], known: dict[str, int]) -> None:
+    def intern(self, terms: Iterable[str], known: dict[str, int]) -> None:
         """Give new terms ids, updating `known` in place: one statement for a whole batch. Inside
         the caller's write transaction nobody else can add terms, so the ids are counted here rather
         than read back with a query per term."""
@@ -259,7 +264,7 @@ class Store:
             return
         first = self.term_count() + 1
         known.update(zip(new, range(first, first + len(new))))
-        self.db.executemany("INSERT INTO terms (id, field, term) VALUES (?, ?, ?)", [(known[t], field, t) for t in new])
+        self.db.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", [(known[t], t) for t in new])
 
     # --- records --------------------------------------------------------------------------
     def document_ids(self) -> set[str]:
@@ -272,17 +277,17 @@ class Store:
     def put_document(self, doc_id: str, data: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc_id, json.dumps(data, ensure_ascii=False)))
 
-    def put_records(self, table: str, rows: list[tuple[str, str, str, dict[str, Any], str, bytes, bytes]]) -> None:
-        """rows of (id, doc_id, kind, data, normalized text, packed words, packed grams)."""
+    def put_records(self, table: str, rows: list[tuple[str, str, str, dict[str, Any], str, bytes]]) -> None:
+        """rows of (id, doc_id, kind, data, normalized text, packed words)."""
         if table == "passages":
             self.db.executemany(
-                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, words, grams) VALUES (?, ?, ?, ?, ?, ?)",
-                [(i, d, k, pack_record(data, n), w, g) for i, d, k, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, words) VALUES (?, ?, ?, ?, ?)",
+                [(i, d, k, pack_record(data, n), w) for i, d, k, data, n, w in rows],
             )
         else:
             self.db.executemany(
-                "INSERT OR REPLACE INTO kpis (id, doc_id, data, words, grams) VALUES (?, ?, ?, ?, ?)",
-                [(i, d, pack_record(data, n), w, g) for i, d, _, data, n, w, g in rows],
+                "INSERT OR REPLACE INTO kpis (id, doc_id, data, words) VALUES (?, ?, ?, ?)",
+                [(i, d, pack_record(data, n), w) for i, d, _, data, n, w in rows],
             )
 
     def put_links(self, rows: list[tuple[str, str, str, float, str]]) -> None:
@@ -315,9 +320,10 @@ class Store:
         return int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
     def postings_rows(self, table: str) -> Iterator[tuple[int, str, str, bytes, bytes]]:
-        """(rowid, doc_id, kind, words, grams) in rowid order: the order of the BM25 arrays."""
+        """(rowid, doc_id, kind, words, data) in rowid order: the order of the BM25 arrays. data is
+        the stored record (record_norm gives the normalized text its bigrams are counted from)."""
         kind = "kind" if table == "passages" else "'KPI'"
-        yield from self.db.execute(f"SELECT rowid, doc_id, {kind}, words, grams FROM {table} ORDER BY rowid")
+        yield from self.db.execute(f"SELECT rowid, doc_id, {kind}, words, data FROM {table} ORDER BY rowid")
 
     def records(self, table: str, rowids: list[int]) -> dict[int, dict[str, Any]]:
         """rowid → record data (the normalized text, for phrase checks, is norms())."""

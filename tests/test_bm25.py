@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from planindex import bm25
-from planindex.index import FIELDS, Index
+from planindex.index import FIELDS, Collection, Index
 from planindex.search import search
-from planindex.store import CACHE_FOLDER, unpack_counts
+from planindex.store import CACHE_FOLDER, record_norm, unpack_counts
+from planindex.tokens import bigrams
 
 # Term ids: 1 待機, 2 児童, 3 保育 (0 is never used, as in the index, whose ids start at 1).
 PASSAGES = [
@@ -25,6 +27,12 @@ PASSAGES = [
     (np.array([3]), np.array([1])),  # p2: 保育             length 1
 ]
 N_TERMS = 4
+
+
+def built(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[bm25.Postings, np.ndarray]:
+    """bm25.build of passages given as (term ids, counts), passage i being rows[i]."""
+    blocks = [bm25.block(rows[start : start + bm25.BLOCK]) for start in range(0, len(rows), bm25.BLOCK)]
+    return bm25.build(blocks, len(rows), n_terms)
 
 
 def hand_scores(query: list[int]) -> np.ndarray:
@@ -54,14 +62,14 @@ def hand_scores(query: list[int]) -> np.ndarray:
 
 @pytest.mark.parametrize("query", [[1], [2], [3], [1, 2], [2, 3], [1, 2, 3]])
 def test_three_passages_scored_by_hand(query: list[int]) -> None:
-    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    postings, tfs = built(PASSAGES, N_TERMS)
     weights = bm25.weights(postings, tfs, k1=1.2, b=0.75)  # the worked example's parameters, not the tuned defaults
     assert weights.error < 0.002  # a tenth of a percent: the example still checks the formula
     assert bm25.score(query, postings, weights) == pytest.approx(hand_scores(query), rel=weights.error, abs=1e-6)
 
 
 def test_the_hand_example_ranks_as_a_reader_expects() -> None:
-    postings, tfs = bm25.build(PASSAGES, N_TERMS)
+    postings, tfs = built(PASSAGES, N_TERMS)
     weights = bm25.weights(postings, tfs)
     # 児童 once in the short p1 beats 児童 once in the longer p0; 保育 alone in p2 beats p1's share.
     assert list(np.argsort(-bm25.score([2], postings, weights))[:2]) == [1, 0]
@@ -164,6 +172,62 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
         loaded.close()
 
 
+@pytest.mark.parametrize("table", ["passages", "kpis"])
+def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, table: str) -> None:
+    """The bigram arrays are counted from the stored normalized texts when they are built: the same
+    postings, lengths and weights as counting each text's bigrams one by one, and a vocabulary of
+    exactly the bigrams the table's texts hold, in their own order."""
+    counted = [Counter(bigrams(record_norm(data))) for *_, data in corpus.store.postings_rows(table)]
+    vocabulary = corpus.vocabulary("grams", table)
+    assert list(vocabulary) == sorted(set().union(*counted)) and list(vocabulary.values()) == list(range(len(vocabulary)))
+    rows = [(np.array(sorted(vocabulary[g] for g in c), np.int32), np.array([c[g] for g in sorted(c)], np.int32)) for c in counted]
+    postings, tfs = built(rows, len(vocabulary))
+    weights = bm25.weights(postings, tfs)
+    field = corpus.collection(table).fields["grams"]
+    for part in ("segments", "indices", "lengths"):
+        assert np.array_equal(getattr(field.postings, part), getattr(postings, part))
+    for part in ("codes", "idf", "grid"):
+        assert np.array_equal(getattr(field.weights, part), getattr(weights, part))
+    collection = corpus.collection(table)
+    for char in "島地ＤX":
+        assert collection.grams_holding(char) == [i for g, i in vocabulary.items() if char in g]
+    grams = [*list(vocabulary)[::50], "ゐゑ", "ゑ"]  # and two that no text holds
+    assert collection.gram_ids(grams) == corpus.term_ids("grams", grams, table) == [vocabulary[g] for g in grams if g in vocabulary]
+
+
+def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Per field, each term's passages and weight codes, then the lengths, idf and grid: the arrays
+    as positions, whatever the blocks (read with the BLOCK they were built with)."""
+    out = {}
+    for name in FIELDS:
+        postings, weights = collection.fields[name].postings, collection.fields[name].weights
+        terms = [(postings.positions(t).tobytes(), weights.codes[slice(*postings.span(t))].tobytes()) for t in range(postings.n_terms)]
+        out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes() + weights.grid.tobytes())]
+    return out
+
+
+def test_arrays_built_in_many_blocks_are_those_of_one(corpus_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bigram ids are given once every block's bigrams are known, and each block's postings are
+    placed after the earlier blocks': blocks of 16 passages make, term for term, the arrays of one."""
+    one = Index.open(corpus_index)
+    try:
+        expected = {table: (one.collection(table).gram_keys.copy(), term_arrays(one.collection(table))) for table in ("passages", "kpis")}
+    finally:
+        one.close()
+    folder = tmp_path / "index"
+    shutil.copytree(corpus_index, folder, ignore=shutil.ignore_patterns(CACHE_FOLDER))
+    monkeypatch.setattr(bm25, "BLOCK", 16)
+    many = Index.open(folder)
+    try:
+        for table, (gram_keys, arrays) in expected.items():
+            collection = many.collection(table)
+            assert collection.fields["words"].postings.n_blocks == -(-len(collection) // 16) > 1
+            assert np.array_equal(collection.gram_keys, gram_keys)
+            assert term_arrays(collection) == arrays
+    finally:
+        many.close()
+
+
 def test_postings_across_blocks_of_passages() -> None:
     """Past 65,536 passages the postings fall into blocks of two-byte offsets: positions, scores,
     holders and lookups must not see the seams. Term 9 is rare, so that holding_all probes the
@@ -176,7 +240,7 @@ def test_postings_across_blocks_of_passages() -> None:
     held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 9] = True
     held[[3, bm25.BLOCK - 1, bm25.BLOCK, n - 1], 1] = True
     rows = [(np.flatnonzero(row), rng.integers(1, 4, size=int(row.sum()))) for row in held]
-    postings, tfs = bm25.build(rows, 10)
+    postings, tfs = built(rows, 10)
     weights = bm25.weights(postings, tfs)
     assert postings.n_blocks == 2 and postings.indices.dtype == np.uint16
     assert np.array_equal(postings.df(), held.sum(axis=0))

@@ -20,7 +20,7 @@ from planindex.errors import IndexBusy, IndexMismatch
 from planindex.index import Index
 from planindex.ingest import ingest
 from planindex.search import search
-from planindex.store import DB_NAME
+from planindex.store import DB_NAME, STORE_FORMAT
 from planindex.tokens import Tokenizer
 from tests.conftest import CORPUS, PDFS
 from tests.support import assert_one_line_error, cli_env, corpus_sentences, index_state, invoke, run_cli, write_passages
@@ -155,6 +155,16 @@ def test_a_manifest_from_another_tokenizer_is_refused_until_a_rebuild(index_copy
     assert {e["status"] for e in json.loads(rebuilt.stdout)["events"]} == {"added"}
     assert index_state_generation(index_copy) > generation  # the arrays cached for the old index are never reused
     assert ranked(index_copy)["待機児童"]
+
+
+def test_an_index_of_the_previous_format_is_refused_until_a_rebuild(index_copy: Path) -> None:
+    """Format 6 stored bigram counts and gave bigrams ids in the terms table: its rows are not what
+    this planindex builds arrays from."""
+    tamper(index_copy, "store", "6")
+    with pytest.raises(IndexMismatch) as raised:
+        Index.open(index_copy)
+    assert "store '6'" in str(raised.value) and f"'{STORE_FORMAT}'" in str(raised.value)
+    assert_one_line_error(run_cli("search", "待機児童", "--index", index_copy), "store", "--rebuild")
 
 
 def index_state_generation(folder: Path) -> int:

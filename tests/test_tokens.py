@@ -23,7 +23,7 @@ from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import analyze, bigram_keys, bigram_term, bigrams, tokenizer
+from planindex.tokens import analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -136,15 +136,27 @@ def test_the_bigram_keys_of_many_texts_are_the_bigrams_of_each(texts: list[str])
 @settings(max_examples=100, derandomize=True, deadline=None)
 @given(st.lists(MIXED_TEXT.map(lambda text: text.replace("\ud800", "")), max_size=6))
 def test_a_chunk_counts_each_text_like_a_counter(texts: list[str]) -> None:
-    """analyze_chunk counts every text of a chunk at once, in arrays: the same counts as one by one."""
-    analysis = analyze_chunk(texts)
-    expected = [analyze(text) for text in texts]
-    for field, run in analysis.runs[0].items():
-        bounds = [0, *itertools.accumulate(run.sizes.tolist())]
-        counted = [
-            {run.distinct[i]: c for i, c in zip(run.ids[a:b].tolist(), run.counts[a:b].tolist())} for a, b in itertools.pairwise(bounds)
-        ]
-        assert counted == [Counter(terms[0 if field == "words" else 1]) for terms in expected]
+    """analyze_chunk counts the words of every text of a chunk at once, in arrays: the same counts
+    as one by one."""
+    [run] = analyze_chunk(texts).runs
+    bounds = [0, *itertools.accumulate(run.sizes.tolist())]
+    counted = [{run.distinct[i]: c for i, c in zip(run.ids[a:b].tolist(), run.counts[a:b].tolist())} for a, b in itertools.pairwise(bounds)]
+    assert counted == [Counter(analyze(text)[0]) for text in texts]
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.lists(MIXED_TEXT, max_size=6))
+def test_the_bigram_counts_of_many_texts_are_those_of_each(texts: list[str]) -> None:
+    """bigram_counts, what the index builds its bigram postings from, counts each text's bigrams
+    as a Counter does, and gives them term after term: by key (the bigrams' own order), then by text."""
+    norms = [normalize(text) for text in texts]
+    keys, owners, counts = bigram_counts(norms)
+    found: list[Counter[str]] = [Counter() for _ in norms]
+    for key, owner, count in zip(keys.tolist(), owners.tolist(), counts.tolist()):
+        found[owner][bigram_term(key)] += count
+    assert found == [Counter(bigrams(norm)) for norm in norms]
+    assert list(zip(keys.tolist(), owners.tolist())) == sorted(set(zip(keys.tolist(), owners.tolist())))
+    assert [bigram_term(key) for key in keys.tolist()] == sorted(bigram_term(key) for key in keys.tolist())
 
 
 @pytest.mark.parametrize(
