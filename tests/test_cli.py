@@ -29,6 +29,19 @@ def test_help_loads_neither_pymupdf_nor_mecab() -> None:
     assert json.loads(result.stdout) == [[0] * (len(COMMANDS) + 1), []]
 
 
+def test_search_loads_neither_pymupdf_nor_pydantic(corpus_index: Path) -> None:
+    """A search reads the index alone. pydantic is what typer 0.29 brought (a validator built per
+    option, 0.2 s of every cold start): pyproject keeps typer below it, and this says why."""
+    script = (
+        "import json, sys; from typer.testing import CliRunner; from planindex.cli import app; "
+        f"code = CliRunner().invoke(app, ['search', '待機児童', '--index', {str(corpus_index)!r}]).exit_code; "
+        "print(json.dumps([code, sorted(m for m in ('pymupdf', 'fitz', 'pydantic') if m in sys.modules)]))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [0, []]
+
+
 def test_every_command_has_help_that_says_what_it_does() -> None:
     from planindex.cli import app  # noqa: TID251 - the ban keeps the library off the CLI; tests read it
 
