@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -84,26 +85,30 @@ def ingest_event(event: Any) -> None:
         )
 
 
-def print_hit(rank: int, hit: Any) -> None:
-    """A search or related hit: rank, score, kind, item, where, section path and snippet."""
-    head = Text(f"{rank:>2}. ", style="bold")
-    head.append(f"{hit.score:6.2f}  ", style="dim")
+def print_hit(rank: int, hit: Any, notes: list[Text]) -> None:
+    """A search or related hit: its rank, then score, kind, item and where, the section path, the
+    snippet and the notes (linked KPIs, shared terms). The rank is a column of its own, so every
+    line of the hit, wrapped ones too, stays indented under it in a narrow terminal."""
+    head = Text(f"{hit.score:6.2f}  ", style="dim")
     head.append_text(kind_label(hit.kind))
     if hit.item:
         head.append(f"  {hit.item}", style="bold")
     head.append(f"  {hit.city or ''} {hit.doc['title']} p.{hit.page}", style="dim")
-    console.print(head)
+    lines = [head]
     if hit.section:
-        console.print(Text("    " + " › ".join(hit.section), style="dim"))
-    console.print(Text("    ").append_text(snippet_text(hit.snippet)))
+        lines.append(Text(" › ".join(hit.section), style="dim"))
+    lines.append(snippet_text(hit.snippet))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", width=3, style="bold")
+    grid.add_column(overflow="fold")  # Japanese has no spaces to wrap at: a long run folds, never ends in "…"
+    grid.add_row(f"{rank}.", Group(*lines, *notes))
+    console.print(grid)
 
 
 def search_result(result: Any) -> None:
     console.print(f"[dim]{result.total} matching passages, {result.took_ms:.1f} ms[/]")
     for rank, hit in enumerate(result.hits, start=1):
-        print_hit(rank, hit)
-        for kpi in hit.kpis:
-            console.print(Text(f"    ↳ KPI {kpi['name']} ({kpi['score']})", style="blue"))
+        print_hit(rank, hit, [Text(f"↳ KPI {kpi['name']} ({kpi['score']})", style="blue") for kpi in hit.kpis])
 
 
 def documents(docs: list[dict[str, Any]], counts: dict[str, tuple[int, int]]) -> None:
@@ -234,12 +239,11 @@ def related(result: Any) -> None:
     doc_title = source.get("doc", {}).get("title", "")
     where = f"{source.get('city') or ''} {doc_title} p.{source.get('page', '')}" if "id" in source else "--text"
     console.print(Text(f"like: {source.get('id', '')} {where}", style="bold"))
-    console.print(Text("  salient: " + " ".join(source["salient_terms"]), style="dim"))
+    console.print(Padding(Text("salient: " + " ".join(source["salient_terms"]), style="dim"), (0, 0, 0, 2)))
     for city, hits in result.groups:
         console.print(Text(f"\n{city or '(no city)'}", style="bold magenta"))
         for rank, related_hit in enumerate(hits, start=1):
-            print_hit(rank, related_hit.hit)
-            console.print(Text("    shared: " + ", ".join(related_hit.shared_terms), style="blue"))
+            print_hit(rank, related_hit.hit, [Text("shared: " + ", ".join(related_hit.shared_terms), style="blue")])
 
 
 def audit_report(report: Any) -> None:

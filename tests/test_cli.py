@@ -4,6 +4,7 @@ command, the search JSON schema, filters, a k past the corpus size, and --batch.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,21 @@ def test_search_loads_neither_pymupdf_nor_pydantic(corpus_index: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(), timeout=60)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [0, []]
+
+
+def test_hits_stay_indented_under_their_rank_in_80_columns(corpus_index: Path) -> None:
+    """A pipe, like a small terminal, gets 80 columns: Japanese wraps there, and a wrapped line must
+    stay under its hit, not start at the margin where it reads as the next hit."""
+    from rich.cells import cell_len
+
+    result = run_cli("search", "待機児童", "-k", "5", "--index", corpus_index)
+    assert result.returncode == 0, result.stderr
+    summary, *body = result.stdout.splitlines()
+    assert "matching passages" in summary
+    assert len([line for line in body if re.match(r" ?\d+\. ", line)]) == 5
+    assert all(re.match(r" ?\d+\. ", line) or line.startswith("    ") for line in body)
+    assert max(cell_len(line.rstrip()) for line in body) <= 80
+    assert len(body) > 5 * 4  # the snippets did wrap: the check above had something to hold
 
 
 def test_every_command_has_help_that_says_what_it_does() -> None:
