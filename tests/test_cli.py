@@ -18,29 +18,31 @@ HIT_KEYS = {"id", "score", "kind", "item", "text", "snippet", "city", "year", "d
 COMMANDS = ("ingest", "search", "docs", "remove", "kpi", "show", "related", "audit", "extract")
 
 
-def test_help_loads_neither_pymupdf_nor_mecab() -> None:
-    """Every command's help too: the heavy imports belong inside the commands that run."""
+def _run_and_list_imports(invocations: list[list[str]], modules: tuple[str, ...]) -> tuple[list[int], list[str]]:
+    """Exit codes of CLI invocations run one after the other in a fresh interpreter, and which of
+    the modules were imported by the end."""
     script = (
         "import json, sys; from typer.testing import CliRunner; from planindex.cli import app; "
-        f"codes = [CliRunner().invoke(app, [*c, '--help']).exit_code for c in [[], *([n] for n in {COMMANDS!r})]]; "
-        "print(json.dumps([codes, sorted(m for m in ('pymupdf', 'fitz', 'fugashi', 'MeCab') if m in sys.modules)]))"
+        f"codes = [CliRunner().invoke(app, args).exit_code for args in {invocations!r}]; "
+        f"print(json.dumps([codes, sorted(m for m in {modules!r} if m in sys.modules)]))"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(), timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [[0] * (len(COMMANDS) + 1), []]
+    codes, loaded = json.loads(result.stdout)
+    return codes, loaded
+
+
+def test_help_loads_neither_pymupdf_nor_mecab() -> None:
+    """Every command's help too: the heavy imports belong inside the commands that run."""
+    helps = [[*command, "--help"] for command in [[], *([name] for name in COMMANDS)]]
+    assert _run_and_list_imports(helps, ("pymupdf", "fitz", "fugashi", "MeCab")) == ([0] * len(helps), [])
 
 
 def test_search_loads_neither_pymupdf_nor_pydantic(corpus_index: Path) -> None:
     """A search reads the index alone. pydantic is what typer 0.29 brought (a validator built per
     option, 0.2 s of every cold start): pyproject keeps typer below it, and this says why."""
-    script = (
-        "import json, sys; from typer.testing import CliRunner; from planindex.cli import app; "
-        f"code = CliRunner().invoke(app, ['search', '待機児童', '--index', {str(corpus_index)!r}]).exit_code; "
-        "print(json.dumps([code, sorted(m for m in ('pymupdf', 'fitz', 'pydantic') if m in sys.modules)]))"
-    )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=cli_env(), timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [0, []]
+    search = ["search", "待機児童", "--index", str(corpus_index)]
+    assert _run_and_list_imports([search], ("pymupdf", "fitz", "pydantic")) == ([0], [])
 
 
 def test_hits_stay_indented_under_their_rank_in_80_columns(corpus_index: Path) -> None:
