@@ -108,21 +108,27 @@ def pack_record(data: dict[str, Any], norm: str) -> bytes:
     return zlib.compress(f"{json.dumps(data, ensure_ascii=False)}\0{norm}".encode())
 
 
+def _halves(blob: bytes) -> tuple[bytes, bytes]:
+    """The UTF-8 bytes of a stored record's JSON and of its normalized text."""
+    raw = zlib.decompress(blob)
+    cut = raw.index(0)
+    return raw[:cut], raw[cut + 1 :]
+
+
 def unpack_record(blob: bytes) -> tuple[dict[str, Any], str]:
     """(record data, normalized text) of a stored record."""
-    data, norm = zlib.decompress(blob).decode().split("\0", 1)
-    return json.loads(data), norm
+    data, norm = _halves(blob)
+    return json.loads(data), norm.decode()
 
 
 def record_data(blob: bytes) -> dict[str, Any]:
-    return unpack_record(blob)[0]
+    """The record data alone: a search decodes it for every hit it shows, never the text after it."""
+    return json.loads(_halves(blob)[0])
 
 
 def record_norm(blob: bytes) -> str:
-    """The normalized text of a stored record, without decoding its JSON: the array build reads
-    every record's."""
-    raw = zlib.decompress(blob)
-    return raw[raw.index(0) + 1 :].decode()
+    """The normalized text alone, without decoding the JSON: the array build reads every record's."""
+    return _halves(blob)[1].decode()
 
 
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
