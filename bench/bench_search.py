@@ -104,7 +104,7 @@ def query_word_ids(folder: Path) -> list[dict[str, Any]]:
         out = []
         for q in read_json(QUERIES):
             words = [w for group in parse(q["text"]).groups for term in group for w in term.words]
-            ids = sorted(set(index.term_ids("words", words)))
+            ids = sorted(set(index.word_ids(words)))
             out.append({**q, "words": words, "word_ids": ids})
         return out
     finally:

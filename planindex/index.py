@@ -117,10 +117,8 @@ class Index:
         self._reading.close()
         self.store.close()
 
-    def vocabulary(self, field: str, table: str = "passages") -> dict[str, int]:
-        """term → id: the words of every table, or the bigrams of one table (Collection.gram_keys)."""
-        if field == "grams":
-            return self.collection(table).gram_vocabulary()
+    def vocabulary(self) -> dict[str, int]:
+        """word → id, for every table (a table's bigrams are its Collection's: gram_vocabulary)."""
         if self._words is None:
             self._words = self.store.vocabulary()
         return self._words
@@ -221,9 +219,10 @@ class Index:
         return self._collection(arrays, [k for k in kinds if k])
 
     # --- lookups ---------------------------------------------------------------------------
-    def term_ids(self, field: str, terms: list[str], table: str = "passages") -> list[int]:
-        vocab = self.vocabulary(field, table)
-        return [vocab[t] for t in terms if t in vocab]
+    def word_ids(self, words: list[str]) -> list[int]:
+        """Ids of the words that the index holds, one per word given."""
+        vocab = self.vocabulary()
+        return [vocab[w] for w in words if w in vocab]
 
 
 def _gram_block(norms: list[str]) -> tuple[np.ndarray, bm25.Block]:

@@ -102,7 +102,7 @@ def salient_terms(index: Index, text: str, limit: int = SALIENT_TERMS) -> list[S
     collection = index.collection("passages")
     postings = collection.fields["words"].postings
     n = max(len(collection), 1)
-    vocab = index.vocabulary("words")
+    vocab = index.vocabulary()
     stems = _city_stems(index)
     out = []
     for term, tf in Counter(words).items():
@@ -149,7 +149,7 @@ def _source_terms(
     collection = index.collection("passages")
     postings = collection.fields["words"].postings
     n = max(len(collection), 1)
-    vocab = index.vocabulary("words")
+    vocab = index.vocabulary()
     stems = _city_stems(index)
     city_sizes = np.maximum(np.bincount(city_code), 1)
     lines, added = _line_terms(text, expand)

@@ -85,7 +85,7 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     The scores are written into `out` when given (its content is replaced), else into a new vector."""
     words = collection.fields["words"]
     grams = collection.fields["grams"]
-    word_ids = sorted(set(index.term_ids("words", list(term.words))))
+    word_ids = sorted(set(index.word_ids(list(term.words))))
     scores = bm25.score(word_ids, words.postings, words.weights, _zeroed(out))
     if len(term.norm) == 1:
         # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).

@@ -135,7 +135,7 @@ def test_rank_bm25_agrees_on_the_top_of_multi_word_queries(corpus: Index) -> Non
     """Several words: the two idfs weigh words a little differently, so only the top is compared."""
     documents, postings, weights = corpus_terms(corpus)
     oracle = BM25Okapi(documents, k1=bm25.K1, b=bm25.B)
-    vocabulary = corpus.vocabulary("words")
+    vocabulary = corpus.vocabulary()
     for words in (["待機", "児童"], ["農業", "担い手"], ["地域", "協議会"], ["健康", "寿命"]):
         query = [vocabulary[w] for w in words]
         ours, theirs = bm25.score(query, postings, weights), oracle.get_scores(query)
@@ -178,7 +178,7 @@ def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, 
     postings, lengths and weights as counting each text's bigrams one by one, and a vocabulary of
     exactly the bigrams the table's texts hold, in their own order."""
     counted = [Counter(bigrams(record_norm(data))) for *_, data in corpus.store.postings_rows(table)]
-    vocabulary = corpus.vocabulary("grams", table)
+    vocabulary = corpus.collection(table).gram_vocabulary()
     assert list(vocabulary) == sorted(set().union(*counted)) and list(vocabulary.values()) == list(range(len(vocabulary)))
     rows = [(np.array(sorted(vocabulary[g] for g in c), np.int32), np.array([c[g] for g in sorted(c)], np.int32)) for c in counted]
     postings, tfs = built(rows, len(vocabulary))
@@ -192,7 +192,7 @@ def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, 
     for char in "島地ＤX":
         assert collection.grams_holding(char) == [i for g, i in vocabulary.items() if char in g]
     grams = [*list(vocabulary)[::50], "ゐゑ", "ゑ"]  # and two that no text holds
-    assert collection.gram_ids(grams) == corpus.term_ids("grams", grams, table) == [vocabulary[g] for g in grams if g in vocabulary]
+    assert collection.gram_ids(grams) == [vocabulary[g] for g in grams if g in vocabulary]
 
 
 def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
