@@ -80,9 +80,12 @@ def ingest_event(event: Any) -> None:
         console.print(f"[{style}]unchanged[/] {escape(event.path)}")
     else:
         name = event.path.rsplit("/", 1)[-1]
-        console.print(
-            f"[{style}]{event.status:8}[/] {escape(name)}  {event.passages} passages, {event.kpis} KPIs  [dim]{escape(event.message)}[/]"
-        )
+        line = Text.assemble(f"{name}  {event.passages} passages, {event.kpis} KPIs  ", (event.message, "dim"))
+        grid = Table.grid(padding=(0, 1))  # a long title wraps under the file name, not at the margin
+        grid.add_column(width=8, style=style)
+        grid.add_column(overflow="fold")
+        grid.add_row(event.status, line)
+        console.print(grid)
 
 
 def print_hit(rank: int, hit: Any, notes: list[Text]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from planindex.index import Index
+from tests.conftest import CORPUS
 from tests.support import assert_one_line_error, cli_env, invoke, run_cli
 
 HIT_KEYS = {"id", "score", "kind", "item", "text", "snippet", "city", "year", "doc", "page", "section", "kpis"}
@@ -58,6 +59,16 @@ def test_hits_stay_indented_under_their_rank_in_80_columns(corpus_index: Path) -
     assert all(re.match(r" ?\d+\. ", line) or line.startswith("    ") for line in body)
     assert max(cell_len(line.rstrip()) for line in body) <= 80
     assert len(body) > 5 * 4  # the snippets did wrap: the check above had something to hold
+
+
+def test_ingest_lines_keep_their_titles_under_the_file_name_in_80_columns(tmp_path: Path) -> None:
+    """The same for ingest: a long document title wraps under the file name, not at the margin."""
+    result = run_cli("ingest", CORPUS, "--index", tmp_path / "index")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("added    ")]) == 4
+    assert all(line.startswith(("added    ", " " * 9)) for line in lines)
+    assert len(lines) > 4  # a title did wrap at 80 columns: the check above had something to hold
 
 
 def test_every_command_has_help_that_says_what_it_does() -> None:
