@@ -1,6 +1,7 @@
 """BM25 over a term-major sparse matrix, scored eagerly (bm25s' idea): the weight of every
 (term, passage) pair is computed once when the index is loaded, a query only decodes and adds
-them up. Postings take three bytes each: a two-byte passage offset and a one-byte weight.
+them up. Postings take three bytes each: a two-byte passage offset and a one-byte weight; a
+field where presence alone counts (the bigrams: Presence) keeps the offsets alone.
 
 The variant is Lucene's: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), which is never negative,
 unlike rank-bm25's Okapi idf that gives 0 (or less) to a term found in half of the passages.
@@ -105,12 +106,36 @@ class Weights:
         """The largest relative error of a weight."""
         return float(self.grid[1] / 2 / self.grid[0])
 
-    def decode(self, term: int, codes: np.ndarray) -> np.ndarray:
-        """The term's weights for these codes (float32)."""
+    def of(self, term: int, start: int, end: int) -> np.ndarray:
+        """The weights of the term's postings from start to end (float32)."""
+        return self._decode(term, self.codes[start:end])
+
+    def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.ndarray:
+        """The term's weight in each of `positions`, passages that hold it (float32)."""
+        return self._decode(term, self.codes[postings.find(term, positions)])
+
+    def _decode(self, term: int, codes: np.ndarray) -> np.ndarray:
         term_idf = self.idf[term]
         weights = np.multiply(codes, term_idf * self.grid[1], dtype=np.float32)
         weights += term_idf * self.grid[0]
         return weights
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Weights of a field where a term counts once in a passage, however often and however long
+    the passage: every posting of a term weighs its idf, so none is stored. The bigram field: its
+    evidence is a substring's, where length and repeats add nothing (tests/eval/README.md: the same
+    or better on the corpus and JSQuAD), and a third of the arrays was its one-byte weights."""
+
+    idf: np.ndarray  # float32 per term
+    error = 0.0  # exact: nothing is quantized
+
+    def of(self, term: int, start: int, end: int) -> np.float32:
+        return self.idf[term]
+
+    def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.float32:
+        return self.idf[term]  # the positions hold the term: nothing to look up
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,18 +213,18 @@ def weights(postings: Postings, tfs: np.ndarray, k1: float = K1, b: float = B) -
     return Weights(codes, term_idf, np.array([low, step], np.float32))
 
 
-def score(term_ids: list[int], postings: Postings, term_weights: Weights, out: np.ndarray | None = None) -> np.ndarray:
+def presence(postings: Postings) -> Presence:
+    return Presence(idf(postings.df(), max(len(postings.lengths), 1)))
+
+
+def score(term_ids: list[int], postings: Postings, term_weights: Weights | Presence, out: np.ndarray | None = None) -> np.ndarray:
     """Sum of BM25 weights of the given terms for every passage (a dense vector of scores)."""
     scores = np.zeros(len(postings.lengths), np.float32) if out is None else out
     for term in term_ids:
-        bounds = postings.bounds(term)
-        weights = term_weights.decode(term, term_weights.codes[bounds[0] : bounds[-1]])
-        for block, (start, end) in enumerate(itertools.pairwise(bounds)):
-            if end > start:
-                # add.at, not scores[indices] += weights: the same float32 additions (a term's passages
-                # are distinct), in a third of the time of fancy indexing's gather and scatter.
-                offsets, base = postings.indices[start:end], block * BLOCK
-                np.add.at(scores[base : base + BLOCK], offsets, weights[start - bounds[0] : end - bounds[0]])
+        for base, start, end in postings.blocks(term):
+            # add.at, not scores[indices] += weights: the same float32 additions (a term's passages
+            # are distinct), in a third of the time of fancy indexing's gather and scatter.
+            np.add.at(scores[base : base + BLOCK], postings.indices[start:end], term_weights.of(term, start, end))
     return scores
 
 
@@ -232,9 +257,11 @@ def among(positions: np.ndarray, ascending: np.ndarray) -> np.ndarray:
     return ascending[at] == positions
 
 
-def score_at(term_ids: list[int], positions: np.ndarray, postings: Postings, term_weights: Weights, out: np.ndarray) -> np.ndarray:
+def score_at(
+    term_ids: list[int], positions: np.ndarray, postings: Postings, term_weights: Weights | Presence, out: np.ndarray
+) -> np.ndarray:
     """score() restricted to `positions`, ascending passages that hold every one of the terms:
     out[i] gets the weights of positions[i], term after term, in the order score() adds them."""
     for term in term_ids:
-        out += term_weights.decode(term, term_weights.codes[postings.find(term, positions)])
+        out += term_weights.at(term, postings, positions)
     return out

@@ -21,6 +21,8 @@ from planindex.tokens import bigram_counts, bigram_term, keys_holding
 
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
+# The arrays cached for each field: bigrams weigh their idf alone (bm25.Presence), with no codes.
+FIELD_ARRAYS = {"words": ("segments", "indices", "lengths", "codes", "idf", "grid"), "grams": ("segments", "indices", "lengths", "idf")}
 CACHE_ARRAYS = ("rowids", "doc_index", "kind_index", "gram_keys")
 
 
@@ -43,7 +45,7 @@ def expected_manifest() -> dict[str, str]:
 @dataclass(frozen=True, slots=True)
 class Field:
     postings: bm25.Postings
-    weights: bm25.Weights
+    weights: bm25.Weights | bm25.Presence
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +171,9 @@ class Index:
             arrays[f"{field}.segments"] = postings.segments
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
+            if field == "grams":
+                arrays[f"{field}.idf"] = bm25.presence(postings).idf
+                continue
             weights = bm25.weights(postings, tfs)
             arrays[f"{field}.codes"], arrays[f"{field}.idf"], arrays[f"{field}.grid"] = weights.codes, weights.idf, weights.grid
         kinds = sorted(kind_pos, key=kind_pos.get)
@@ -179,7 +184,9 @@ class Index:
         fields = {
             f: Field(
                 bm25.Postings(arrays[f"{f}.segments"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
-                bm25.Weights(arrays[f"{f}.codes"], arrays[f"{f}.idf"], arrays[f"{f}.grid"]),
+                bm25.Weights(arrays[f"{f}.codes"], arrays[f"{f}.idf"], arrays[f"{f}.grid"])
+                if "codes" in FIELD_ARRAYS[f]
+                else bm25.Presence(arrays[f"{f}.idf"]),
             )
             for f in FIELDS
         }
@@ -208,7 +215,7 @@ class Index:
         folder = self._cache_dir(table)
         if not (folder / "kinds.txt").exists():
             return None
-        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in ("segments", "indices", "lengths", "codes", "idf", "grid"))]
+        names = [*CACHE_ARRAYS, *(f"{f}.{a}" for f in FIELDS for a in FIELD_ARRAYS[f])]
         try:
             # Plain arrays over the mapped files: np.memmap's Python-level slicing costs a few
             # microseconds a slice, and a query slices postings thousands of times.

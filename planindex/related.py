@@ -189,8 +189,7 @@ def more_like(index: Index, terms: list[Salient]) -> np.ndarray:
     scores = np.zeros(len(collection), np.float32)
     for term in terms:
         for base, start, end in field.postings.blocks(term.term_id):
-            weights = field.weights.decode(term.term_id, field.weights.codes[start:end])
-            scores[base:][field.postings.indices[start:end]] += term.weight * weights
+            scores[base:][field.postings.indices[start:end]] += term.weight * field.weights.of(term.term_id, start, end)
     return scores
 
 

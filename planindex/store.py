@@ -50,9 +50,10 @@ CREATE TABLE IF NOT EXISTS links (
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
-STORE_FORMAT = "7"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
+STORE_FORMAT = "8"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
 # 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights); 7: no bigram counts
-# stored (counted from the normalized texts when the arrays are built), terms are words only.
+# stored (counted from the normalized texts when the arrays are built), terms are words only; 8: bigram postings
+# without weights (bm25.Presence).
 # An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 

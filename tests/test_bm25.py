@@ -4,6 +4,8 @@ byte each (bm25.Weights): scores agree with the exact ones within `Weights.error
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import shutil
 from collections import Counter
@@ -165,7 +167,8 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
                 a, b = again.fields[name], collection.fields[name]
                 for part in ("segments", "indices", "lengths"):
                     assert np.array_equal(getattr(a.postings, part), getattr(b.postings, part))
-                for part in ("codes", "idf", "grid"):
+                assert type(a.weights) is type(b.weights)
+                for part in (f.name for f in dataclasses.fields(a.weights)):
                     assert np.array_equal(getattr(a.weights, part), getattr(b.weights, part))
         assert {q: [(h.id, h.score) for h in search(loaded, q, 20).hits] for q in queries} == built
     finally:
@@ -175,19 +178,17 @@ def test_cached_arrays_score_as_a_fresh_build(corpus_index: Path, tmp_path: Path
 @pytest.mark.parametrize("table", ["passages", "kpis"])
 def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, table: str) -> None:
     """The bigram arrays are counted from the stored normalized texts when they are built: the same
-    postings, lengths and weights as counting each text's bigrams one by one, and a vocabulary of
-    exactly the bigrams the table's texts hold, in their own order."""
+    postings, lengths and idf as counting each text's bigrams one by one, and a vocabulary of
+    exactly the bigrams the table's texts hold, in their own order. A bigram weighs its idf alone."""
     counted = [Counter(bigrams(record_norm(data))) for *_, data in corpus.store.postings_rows(table)]
     vocabulary = corpus.collection(table).gram_vocabulary()
     assert list(vocabulary) == sorted(set().union(*counted)) and list(vocabulary.values()) == list(range(len(vocabulary)))
     rows = [(np.array(sorted(vocabulary[g] for g in c), np.int32), np.array([c[g] for g in sorted(c)], np.int32)) for c in counted]
-    postings, tfs = built(rows, len(vocabulary))
-    weights = bm25.weights(postings, tfs)
+    postings, _ = built(rows, len(vocabulary))
     field = corpus.collection(table).fields["grams"]
     for part in ("segments", "indices", "lengths"):
         assert np.array_equal(getattr(field.postings, part), getattr(postings, part))
-    for part in ("codes", "idf", "grid"):
-        assert np.array_equal(getattr(field.weights, part), getattr(weights, part))
+    assert isinstance(field.weights, bm25.Presence) and np.array_equal(field.weights.idf, bm25.presence(postings).idf)
     collection = corpus.collection(table)
     for char in "島地ＤX":
         assert collection.grams_holding(char) == [i for g, i in vocabulary.items() if char in g]
@@ -196,13 +197,16 @@ def test_the_bigram_postings_are_the_bigrams_of_the_stored_texts(corpus: Index, 
 
 
 def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
-    """Per field, each term's passages and weight codes, then the lengths, idf and grid: the arrays
-    as positions, whatever the blocks (read with the BLOCK they were built with)."""
+    """Per field, each term's passages and weights, then the lengths and idf: the arrays as
+    positions, whatever the blocks (read with the BLOCK they were built with)."""
     out = {}
     for name in FIELDS:
         postings, weights = collection.fields[name].postings, collection.fields[name].weights
-        terms = [(postings.positions(t).tobytes(), weights.codes[slice(*postings.span(t))].tobytes()) for t in range(postings.n_terms)]
-        out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes() + weights.grid.tobytes())]
+        terms = [
+            (postings.positions(t).tobytes(), b"".join(np.broadcast_to(weights.of(t, a, b), b - a).tobytes() for _, a, b in postings.blocks(t)))
+            for t in range(postings.n_terms)
+        ]
+        out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes())]
     return out
 
 
@@ -250,11 +254,17 @@ def test_postings_across_blocks_of_passages() -> None:
         expected = np.zeros(n, np.float32)
         for term in terms:
             start, end = postings.span(term)
-            expected[postings.positions(term)] += weights.decode(term, weights.codes[start:end])
+            expected[postings.positions(term)] += weights.of(term, start, end)
         scores = bm25.score(terms, postings, weights)
         assert np.array_equal(scores, expected)
         holders = bm25.holding_all(terms, postings)
         assert np.array_equal(holders, np.flatnonzero(held[:, terms].all(axis=1)))
         assert np.array_equal(bm25.score_at(terms, holders, postings, weights, np.zeros(len(holders), np.float32)), scores[holders])
+        # presence alone: each holder of a term gets its idf, however often it holds it
+        presence = bm25.presence(postings)
+        idf = bm25.idf(held.sum(axis=0), n)
+        expected = (held[:, terms] * idf[terms]).sum(axis=1, dtype=np.float32)
+        assert np.allclose(bm25.score(terms, postings, presence), expected, rtol=1e-6)
+        assert np.array_equal(bm25.score_at(terms, holders, postings, presence, np.zeros(len(holders), np.float32)), bm25.score(terms, postings, presence)[holders])
     probes = np.unique(rng.integers(0, n, 500))
     assert np.array_equal(postings.find(9, probes) >= 0, held[probes, 9])
