@@ -5,7 +5,6 @@ byte each (bm25.Weights): scores agree with the exact ones within `Weights.error
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import shutil
 from collections import Counter
@@ -203,11 +202,16 @@ def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
     for name in FIELDS:
         postings, weights = collection.fields[name].postings, collection.fields[name].weights
         terms = [
-            (postings.positions(t).tobytes(), b"".join(np.broadcast_to(weights.of(t, a, b), b - a).tobytes() for _, a, b in postings.blocks(t)))
+            (postings.positions(t).tobytes(), _weights_bytes(weights, postings, t))
             for t in range(postings.n_terms)
         ]
         out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes())]
     return out
+
+
+def _weights_bytes(weights: bm25.Weights | bm25.Presence, postings: bm25.Postings, term: int) -> bytes:
+    """The term's weight in each passage that holds it (a Presence gives one for all of a block's)."""
+    return b"".join(np.broadcast_to(weights.of(term, a, b), b - a).tobytes() for _, a, b in postings.blocks(term))
 
 
 def test_arrays_built_in_many_blocks_are_those_of_one(corpus_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,6 +269,7 @@ def test_postings_across_blocks_of_passages() -> None:
         idf = bm25.idf(held.sum(axis=0), n)
         expected = (held[:, terms] * idf[terms]).sum(axis=1, dtype=np.float32)
         assert np.allclose(bm25.score(terms, postings, presence), expected, rtol=1e-6)
-        assert np.array_equal(bm25.score_at(terms, holders, postings, presence, np.zeros(len(holders), np.float32)), bm25.score(terms, postings, presence)[holders])
+        at_holders = bm25.score_at(terms, holders, postings, presence, np.zeros(len(holders), np.float32))
+        assert np.array_equal(at_holders, bm25.score(terms, postings, presence)[holders])
     probes = np.unique(rng.integers(0, n, 500))
     assert np.array_equal(postings.find(9, probes) >= 0, held[probes, 9])
