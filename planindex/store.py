@@ -36,23 +36,32 @@ PAGE_SIZE = 16384
 BUSY_TIMEOUT = 30  # seconds a writer waits for another writer before giving up
 CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
 SCHEMA_VERSION = "1"
+# Records name their document by its number, a byte or two, where its 16-character id in every row
+# and in the index over it took 4 MB at 100k passages; the views `passages` and `kpis` give the
+# rows with their document's id, which is what every reader asks for and filters on.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS passages (
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS documents (number INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passage_rows (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc INTEGER NOT NULL, kind TEXT NOT NULL,
     data BLOB NOT NULL, words BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS passages_doc ON passages (doc_id);
-CREATE TABLE IF NOT EXISTS kpis (
-    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc_id TEXT NOT NULL,
+CREATE INDEX IF NOT EXISTS passage_rows_doc ON passage_rows (doc);
+CREATE VIEW IF NOT EXISTS passages AS SELECT r.rowid AS rowid, r.id AS id, d.id AS doc_id, r.kind AS kind, r.data AS data,
+    r.words AS words FROM passage_rows r JOIN documents d ON d.number = r.doc;
+CREATE TABLE IF NOT EXISTS kpi_rows (
+    rowid INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, doc INTEGER NOT NULL,
     data BLOB NOT NULL, words BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS kpis_doc ON kpis (doc_id);
+CREATE INDEX IF NOT EXISTS kpi_rows_doc ON kpi_rows (doc);
+CREATE VIEW IF NOT EXISTS kpis AS SELECT r.rowid AS rowid, r.id AS id, d.id AS doc_id, r.data AS data, r.words AS words
+    FROM kpi_rows r JOIN documents d ON d.number = r.doc;
 CREATE TABLE IF NOT EXISTS terms (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS links (
     passage_id TEXT NOT NULL, kpi_id TEXT NOT NULL, doc_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS links_passage ON links (passage_id);
 CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
+ROWS = {"passages": "passage_rows", "kpis": "kpi_rows"}  # the table under each view
+_DOC_NUMBER = "(SELECT number FROM documents WHERE id = ?)"
 STORE_FORMAT = "8"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
 # 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights); 7: no bigram counts
 # stored (counted from the normalized texts when the arrays are built), terms are words only; 8: bigram postings
@@ -267,8 +276,8 @@ class Store:
         generation = self.generation() if previous else 0
         if not previous:  # a database made anew beside the cache of a deleted one would meet its g1, g2...
             shutil.rmtree(self.folder / CACHE_FOLDER, ignore_errors=True)
-        for (table,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
-            self.db.execute(f'DROP TABLE "{table}"')
+        for kind, name in self.db.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view')").fetchall():
+            self.db.execute(f'DROP {kind.upper()} "{name}"')
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)
@@ -303,18 +312,21 @@ class Store:
         return dict(self._where_in(f"SELECT id, doc_id FROM {table} WHERE id IN ({{marks}})", record_ids))
 
     def put_document(self, doc_id: str, data: dict[str, Any]) -> None:
-        self.db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc_id, json.dumps(data, ensure_ascii=False)))
+        self.db.execute(
+            "INSERT INTO documents (id, data) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data",
+            (doc_id, json.dumps(data, ensure_ascii=False)),
+        )
 
     def put_records(self, table: str, rows: list[tuple[str, str, str, dict[str, Any], str, bytes]]) -> None:
-        """rows of (id, doc_id, kind, data, normalized text, packed words)."""
+        """rows of (id, doc_id, kind, data, normalized text, packed words), of documents already put."""
         if table == "passages":
             self.db.executemany(
-                "INSERT OR REPLACE INTO passages (id, doc_id, kind, data, words) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO passage_rows (id, doc, kind, data, words) VALUES (?, {_DOC_NUMBER}, ?, ?, ?)",
                 [(i, d, k, pack_record(data, n), w) for i, d, k, data, n, w in rows],
             )
         else:
             self.db.executemany(
-                "INSERT OR REPLACE INTO kpis (id, doc_id, data, words) VALUES (?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO kpi_rows (id, doc, data, words) VALUES (?, {_DOC_NUMBER}, ?, ?)",
                 [(i, d, pack_record(data, n), w) for i, d, _, data, n, w in rows],
             )
 
@@ -322,8 +334,9 @@ class Store:
         self.db.executemany("INSERT INTO links VALUES (?, ?, ?, ?, ?)", rows)
 
     def delete_document(self, doc_id: str) -> None:
-        for table in ("passages", "kpis", "links"):
-            self.db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+        for table in ROWS.values():
+            self.db.execute(f"DELETE FROM {table} WHERE doc = {_DOC_NUMBER}", (doc_id,))
+        self.db.execute("DELETE FROM links WHERE doc_id = ?", (doc_id,))
         self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
     def documents(self) -> list[dict[str, Any]]:
@@ -393,7 +406,7 @@ class Store:
         seen: dict[str, int] = dict.fromkeys(passage_ids, 0)
         rows = self._where_in(
             "SELECT l.passage_id, l.kpi_id, k.data, l.score FROM links l "
-            "LEFT JOIN kpis k ON k.id = l.kpi_id WHERE l.passage_id IN ({marks}) ORDER BY l.passage_id, l.score DESC, l.rowid",
+            "LEFT JOIN kpi_rows k ON k.id = l.kpi_id WHERE l.passage_id IN ({marks}) ORDER BY l.passage_id, l.score DESC, l.rowid",
             passage_ids,
         )
         for passage_id, kpi_id, kpi, score in rows:

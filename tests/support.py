@@ -74,7 +74,7 @@ def index_state(folder: Path) -> IndexState:
     assert docs.exit_code == 0, docs.output
     db = sqlite3.connect(folder / DB_NAME)
     try:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")]
         rows = {t: db.execute(f'SELECT * FROM "{t}" ORDER BY 1, 2').fetchall() for t in tables}
         generation = int(db.execute("SELECT value FROM manifest WHERE key = 'generation'").fetchone()[0])
     finally:

@@ -297,7 +297,7 @@ def test_a_reader_is_not_blocked_by_an_open_write_transaction(index_copy: Path) 
     writer = sqlite3.connect(index_copy / DB_NAME, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("DELETE FROM passages")
+        writer.execute("DELETE FROM passage_rows")
         writer.execute("UPDATE manifest SET value = 'changed' WHERE key = 'tokenizer'")
         started = time.monotonic()
         assert ranked(index_copy) == before  # sees the last commit, not the open transaction
