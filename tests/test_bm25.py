@@ -5,7 +5,6 @@ byte each (bm25.Weights): scores agree with the exact ones within `Weights.error
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import shutil
 from collections import Counter
@@ -33,7 +32,8 @@ N_TERMS = 4
 
 def built(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[bm25.Postings, np.ndarray]:
     """bm25.build of passages given as (term ids, counts), passage i being rows[i]."""
-    blocks = [bm25.block(rows[start : start + bm25.BLOCK]) for start in range(0, len(rows), bm25.BLOCK)]
+    parts = [rows[start : start + bm25.BLOCK] for start in range(0, len(rows), bm25.BLOCK)]
+    blocks = [bm25.block(*(np.concatenate(column) for column in zip(*part)), [len(ids) for ids, _ in part]) for part in parts]
     return bm25.build(blocks, len(rows), n_terms)
 
 
@@ -203,7 +203,10 @@ def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
     for name in FIELDS:
         postings, weights = collection.fields[name].postings, collection.fields[name].weights
         terms = [
-            (postings.positions(t).tobytes(), b"".join(np.broadcast_to(weights.of(t, a, b), b - a).tobytes() for _, a, b in postings.blocks(t)))
+            (
+                postings.positions(t).tobytes(),
+                b"".join(np.broadcast_to(weights.of(t, a, b), b - a).tobytes() for _, a, b in postings.blocks(t)),
+            )
             for t in range(postings.n_terms)
         ]
         out[name] = [*terms, (postings.lengths.tobytes(), weights.idf.tobytes())]
@@ -265,6 +268,9 @@ def test_postings_across_blocks_of_passages() -> None:
         idf = bm25.idf(held.sum(axis=0), n)
         expected = (held[:, terms] * idf[terms]).sum(axis=1, dtype=np.float32)
         assert np.allclose(bm25.score(terms, postings, presence), expected, rtol=1e-6)
-        assert np.array_equal(bm25.score_at(terms, holders, postings, presence, np.zeros(len(holders), np.float32)), bm25.score(terms, postings, presence)[holders])
+        assert np.array_equal(
+            bm25.score_at(terms, holders, postings, presence, np.zeros(len(holders), np.float32)),
+            bm25.score(terms, postings, presence)[holders],
+        )
     probes = np.unique(rng.integers(0, n, 500))
     assert np.array_equal(postings.find(9, probes) >= 0, held[probes, 9])
