@@ -122,13 +122,16 @@ def corpus_stats(size: str) -> dict[str, Any]:
 
 def stored_tokens(folder: Path) -> Iterator[np.ndarray]:
     """Word-term ids of every passage in rowid order (planindex's array positions), counts expanded."""
-    from planindex.store import unpack_counts
+    from planindex.bm25 import BLOCK
+    from planindex.store import unpack_many
 
     db = sqlite3.connect(f"file:{folder / 'planindex.db'}?mode=ro", uri=True)
     try:
-        for (blob,) in db.execute("SELECT words FROM passages ORDER BY rowid"):
-            ids, counts = unpack_counts(blob)
-            yield np.repeat(ids, counts)
+        rows = db.execute("SELECT words FROM passages ORDER BY rowid")
+        while part := rows.fetchmany(BLOCK):
+            ids, counts, sizes = unpack_many([blob for (blob,) in part])
+            cuts = np.cumsum(sizes)[:-1]
+            yield from map(np.repeat, np.split(ids, cuts), np.split(counts, cuts))
     finally:
         db.close()
 

@@ -149,12 +149,12 @@ class Block:
     counts: np.ndarray  # int32 term frequencies, aligned
 
 
-def block(rows: list[tuple[np.ndarray, np.ndarray]]) -> Block:
-    """The Block of up to BLOCK passages given as (term ids, counts), passage i being rows[i]."""
-    terms = np.concatenate([ids for ids, _ in rows]).astype(np.int64)
-    offsets = np.repeat(np.arange(len(rows), dtype=np.int64), [len(ids) for ids, _ in rows])
+def block(terms: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> Block:
+    """The Block of up to BLOCK passages given as their term ids and counts one after another,
+    passage i holding the next sizes[i] of them (as store.unpack_many decodes them)."""
+    terms = terms.astype(np.int64)
+    offsets = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
     order = np.argsort((terms << 16) | offsets)  # one int64 sort, faster than a lexsort of the two
-    counts = np.concatenate([counts for _, counts in rows])
     return Block(terms[order].astype(np.int32), offsets[order].astype(np.uint16), counts[order].astype(np.int32))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from planindex import __version__, bm25
-from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, record_norm, unpack_counts
+from planindex.store import CACHE_FOLDER, STORE_FORMAT, Store, record_norm, unpack_many
 from planindex.tokens import bigram_counts, bigram_term, keys_holding
 
 DEFAULT_FOLDER = Path("index")
@@ -149,7 +149,7 @@ class Index:
                 rowids.append(rowid)
                 doc_index.append(doc_pos.get(doc_id, -1))
                 kind_index.append(kind_pos.setdefault(kind, len(kind_pos)))
-            words.append(bm25.block([unpack_counts(row[3]) for row in part]))
+            words.append(bm25.block(*unpack_many([row[3] for row in part])))
             grams.append(_gram_block([record_norm(row[4]) for row in part]))
             del part
         n = len(rowids)

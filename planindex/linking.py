@@ -39,9 +39,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from planindex.normalize import normalize
 from planindex.related_terms import related_terms
-from planindex.store import Store, record_data, unpack_counts, unpack_record
+from planindex.store import Store, record_data, unpack_many, unpack_record
 from planindex.tokens import tokenizer
 
 PRIOR_SECTION = 1.0  # same 戦略方針 / 施策, or a 重点プロジェクト the 戦略方針 lists
@@ -139,10 +141,10 @@ def meaningful(terms: set[str], city: str) -> frozenset[str]:
 def _passages(store: Store, doc_ids: list[str], city: str) -> list[Record]:
     vocab = {i: t for t, i in store.vocabulary().items()}
     marks = ",".join("?" * len(doc_ids))
-    rows = store.db.execute(f"SELECT id, doc_id, data, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids)
+    rows = store.db.execute(f"SELECT id, doc_id, data, words FROM passages WHERE doc_id IN ({marks}) ORDER BY rowid", doc_ids).fetchall()
+    all_ids, _, sizes = unpack_many([row[3] for row in rows])
     out = []
-    for rid, doc_id, blob, words in rows:
-        ids, _ = unpack_counts(words)
+    for (rid, doc_id, blob, _), ids in zip(rows, np.split(all_ids, np.cumsum(sizes)[:-1])):
         data, norm = unpack_record(blob)
         record = {**data, "_norm": norm}
         out.append(Record(rid, doc_id, record, meaningful({vocab[i] for i in ids.tolist()}, city)))

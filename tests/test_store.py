@@ -1,14 +1,83 @@
-"""Records as stored: what goes in comes out, whatever the text."""
+"""Records and word counts as stored: what goes in comes out. Word counts (store.pack_counts): a
+worked example of the varint layout, and round trips through both decoders for records of any
+shape: empty, one term, ids up to 2**31 - 1, large counts, many records to a batch. Records
+(store.pack_record): any JSON and any text, lone surrogates and NULs included."""
 
 from __future__ import annotations
 
 import json
 import zlib
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planindex.store import pack_record, record_data, record_norm, unpack_record
+from planindex.store import pack_counts, pack_record, record_data, record_norm, unpack_counts, unpack_many, unpack_record
+
+Record = dict[int, int]  # term id → count
+
+TERM_IDS = st.one_of(st.integers(0, 300), st.integers(2**31 - 300, 2**31 - 1), st.integers(0, 2**31 - 1))
+COUNTS = st.one_of(st.just(1), st.integers(1, 300), st.integers(1, 2**31 - 1))
+RECORDS = st.lists(st.dictionaries(TERM_IDS, COUNTS, max_size=40), max_size=30)
+
+
+def packed(records: list[Record]) -> list[bytes]:
+    """pack_counts of records given as ingest gives them: local ids into the run's distinct terms,
+    in the order first met, each record's terms in the order counted."""
+    distinct = list(dict.fromkeys(term for record in records for term in record))
+    local = {term: i for i, term in enumerate(distinct)}
+    return pack_counts(
+        distinct,
+        [local[term] for record in records for term in record],
+        [count for record in records for count in record.values()],
+        [len(record) for record in records],
+    )
+
+
+def expected(record: Record) -> tuple[list[int], list[int]]:
+    return sorted(record), [record[term] for term in sorted(record)]
+
+
+def test_the_layout_worked_by_hand() -> None:
+    # 3 terms; gaps 5, 2, 293 (0x25 with the high bit, then 2); the term at place 1 counted 3 times
+    assert packed([{7: 3, 300: 1, 5: 1}]) == [bytes([3, 5, 2, 0xA5, 2, 1, 3])]
+    assert packed([{}]) == [b"\x00"]  # an empty record is its count of terms
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(RECORDS)
+def test_counts_come_back_from_either_decoder(records: list[Record]) -> None:
+    blobs = packed(records)
+    assert len(blobs) == len(records)
+    for record, blob in zip(records, blobs):
+        ids, counts = unpack_counts(blob)
+        assert ids.dtype == counts.dtype == np.int32
+        assert (ids.tolist(), counts.tolist()) == expected(record)
+    ids, counts, sizes = unpack_many(blobs[::-1])  # any blobs, in any order: here the last record first
+    assert sizes.tolist() == [len(record) for record in reversed(records)]
+    assert ids.tolist() == [term for record in reversed(records) for term in expected(record)[0]]
+    assert counts.tolist() == [count for record in reversed(records) for count in expected(record)[1]]
+
+
+def test_a_block_of_records_decodes_as_each_alone() -> None:
+    rng = np.random.default_rng(0)
+    records = [
+        dict(zip(rng.choice(2**31, size, replace=False).tolist(), rng.geometric(0.8, size).tolist())) for size in rng.integers(0, 200, 3000)
+    ]
+    blobs = packed(records)
+    ids, counts, sizes = unpack_many(blobs)
+    singles = [unpack_counts(blob) for blob in blobs]
+    assert np.array_equal(ids, np.concatenate([ids for ids, _ in singles]))
+    assert np.array_equal(counts, np.concatenate([counts for _, counts in singles]))
+    assert sizes.tolist() == [len(ids) for ids, _ in singles] == [len(record) for record in records]
+    assert [(i.tolist(), c.tolist()) for i, c in singles] == [expected(record) for record in records]
+
+
+def test_nothing_to_decode() -> None:
+    ids, counts, sizes = unpack_many([])
+    assert len(ids) == len(counts) == len(sizes) == 0
+    assert packed([]) == []
+
 
 # Any code point, lone surrogates and NUL included: a command line's undecodable bytes arrive as
 # surrogates, and a normalized text is stored after the JSON's first NUL.
