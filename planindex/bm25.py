@@ -9,6 +9,7 @@ unlike rank-bm25's Okapi idf that gives 0 (or less) to a term found in half of t
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,44 +81,61 @@ class Postings:
             found[first:last] = np.where(offsets[at] == wanted, start + at, -1)
         return found
 
-    def passages(self) -> np.ndarray:
-        """The position of every posting's passage (int32): a temporary for computing the weights."""
-        bases = np.tile(np.arange(self.n_blocks, dtype=np.int32) * BLOCK, self.n_terms)
-        passages = np.repeat(bases, np.diff(self.segments))
-        passages += self.indices
-        return passages
-
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """BM25 weights of the postings, one byte each. A weight is idf(term) times a factor of the
-    term frequency and passage length that no term changes, within (0, k1 + 1) and, with b = 0.3,
-    a narrow part of it (0.71-1.67 at 100k): a posting keeps the code of the nearest of LEVELS
-    factors spaced evenly between the smallest and largest met, so a weight is off by at most
-    half a step (`error`, 0.26% at 100k). Decoding is a multiply and an add, four times faster
-    than looking codes up in a table."""
+    """BM25 weights of the postings. A weight is idf(term) times a factor of the term frequency
+    and passage length that no term changes. Most postings (87% at 100k) are of a term found once
+    in its passage, whose factor is the passage's alone: `single` holds it per passage, exact, and
+    such a posting stores nothing. A posting of a term found more than once is listed apart, per
+    term and block like the postings, by its place among the term's postings in the block, and
+    keeps the code of the nearest of LEVELS factors spaced evenly between the smallest and largest
+    met, so its weight is off by at most half a step (`error`). The one-byte code of every posting
+    was a third of the word arrays. A block's weights are a gather from its slice of `single`, which
+    stays in cache, the repeated ones' factors looked up in a table of the LEVELS, and one multiply
+    by the idf: few numpy calls, which cost more than their arithmetic on a term's few thousand."""
 
-    codes: np.ndarray  # uint8, aligned with Postings.indices
+    single: np.ndarray  # float32 per passage: the factor of a term found once in it
+    repeated: np.ndarray  # int64 per (term, block), as Postings.segments: where its repeated postings are in places and codes
+    places: np.ndarray  # uint16: a repeated posting's place among its term's postings in its block
+    codes: np.ndarray  # uint8, aligned with places
     idf: np.ndarray  # float32 per term
-    grid: np.ndarray  # float32: the smallest factor, the step between codes
+    grid: np.ndarray  # float32: the smallest factor of a repeated posting, the step between codes
+    levels: np.ndarray = dataclasses.field(init=False, repr=False)  # float32: the factor of each code
+
+    def __post_init__(self) -> None:
+        levels = np.arange(LEVELS, dtype=np.float32) * self.grid[1] + self.grid[0]
+        object.__setattr__(self, "levels", levels.astype(np.float32))
 
     @property
     def error(self) -> float:
         """The largest relative error of a weight."""
         return float(self.grid[1] / 2 / self.grid[0])
 
-    def of(self, term: int, start: int, end: int) -> np.ndarray:
-        """The weights of the term's postings from start to end (float32)."""
-        return self._decode(term, self.codes[start:end])
+    def of(self, term: int, postings: Postings, base: int, offsets: np.ndarray) -> np.ndarray:
+        """The weights of the term's postings in the block from `base`, at these offsets (all of
+        the term's in the block, as intp: see score) (float32)."""
+        segment = term * postings.n_blocks + base // BLOCK
+        first, last = self.repeated[segment : segment + 2].tolist()
+        weights = self.single[base : base + BLOCK].take(offsets)
+        if last > first:
+            weights[self.places[first:last]] = self.levels.take(self.codes[first:last])
+        weights *= self.idf[term]
+        return weights
 
     def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.ndarray:
         """The term's weight in each of `positions`, passages that hold it (float32)."""
-        return self._decode(term, self.codes[postings.find(term, positions)])
-
-    def _decode(self, term: int, codes: np.ndarray) -> np.ndarray:
-        term_idf = self.idf[term]
-        weights = np.multiply(codes, term_idf * self.grid[1], dtype=np.float32)
-        weights += term_idf * self.grid[0]
+        weights = self.single[positions]
+        places = postings.find(term, positions)
+        for block, start in enumerate(postings.bounds(term)[:-1]):
+            segment = term * postings.n_blocks + block
+            first, last = self.repeated[segment : segment + 2].tolist()
+            if last > first:
+                repeated = start + self.places[first:last].astype(np.int64)  # ascending, as the postings
+                at = np.minimum(np.searchsorted(repeated, places), last - first - 1)
+                hit = repeated[at] == places
+                weights[hit] = self.levels.take(self.codes[first:last][at[hit]])
+        weights *= self.idf[term]
         return weights
 
 
@@ -131,7 +149,7 @@ class Presence:
     idf: np.ndarray  # float32 per term
     error = 0.0  # exact: nothing is quantized
 
-    def of(self, term: int, start: int, end: int) -> np.float32:
+    def of(self, term: int, postings: Postings, base: int, offsets: np.ndarray) -> np.float32:
         return self.idf[term]
 
     def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.float32:
@@ -189,28 +207,30 @@ def idf(df: np.ndarray, n: int) -> np.ndarray:
 
 
 def weights(postings: Postings, tfs: np.ndarray, k1: float = K1, b: float = B) -> Weights:
-    """BM25 weight of each posting, aligned with postings.indices."""
+    """BM25 weights of the postings, given the term frequency of each."""
     n = len(postings.lengths)
     term_idf = idf(postings.df(), max(n, 1))
-    if n == 0 or len(postings.indices) == 0:
-        return Weights(np.zeros(len(postings.indices), np.uint8), term_idf, np.array([1, 0], np.float32))
-    avgdl = float(postings.lengths.mean()) or 1.0
-    # tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avgdl)), then its code, in place: at 1M
-    # passages a posting array is a gigabyte
-    factor = postings.lengths[postings.passages()]
-    factor *= b
-    factor /= avgdl
-    factor += 1 - b
-    factor *= k1
-    factor += tfs
-    np.divide(tfs, factor, out=factor)
-    factor *= k1 + 1
+    avgdl = float(postings.lengths.mean()) if n else 1.0
+    # tf * (k1 + 1) / (tf + k1 * norm), norm = 1 - b + b * length / avgdl: per passage for tf = 1
+    norm = postings.lengths * np.float32(b / (avgdl or 1.0))
+    norm += 1 - b
+    norm *= k1
+    single = ((k1 + 1) / (1 + norm)).astype(np.float32)
+    repeated = np.flatnonzero(tfs > 1)
+    segment = np.searchsorted(postings.segments, repeated, side="right") - 1  # term * n_blocks + block
+    places = (repeated - postings.segments[segment]).astype(np.uint16)
+    counts = np.bincount(segment, minlength=len(postings.segments) - 1)
+    bounds = np.zeros(len(postings.segments), np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    if not len(repeated):
+        return Weights(single, bounds, places, np.zeros(0, np.uint8), term_idf, np.array([1, 0], np.float32))
+    passages = (segment % postings.n_blocks) * BLOCK + postings.indices[repeated]
+    tf = tfs[repeated]
+    factor = tf * (k1 + 1) / (tf + norm[passages])
     low, high = float(factor.min()), float(factor.max())
-    step = (high - low) / (LEVELS - 1) or 1.0
-    factor -= low
-    factor /= step
-    codes = np.rint(factor, out=factor).astype(np.uint8)
-    return Weights(codes, term_idf, np.array([low, step], np.float32))
+    step = (high - low) / (LEVELS - 1)  # 0 when every repeated posting has one factor: code 0 is exact
+    codes = np.rint((factor - low) / (step or 1.0)).astype(np.uint8)
+    return Weights(single, bounds, places, codes, term_idf, np.array([low, step], np.float32))
 
 
 def presence(postings: Postings) -> Presence:
@@ -223,8 +243,10 @@ def score(term_ids: list[int], postings: Postings, term_weights: Weights | Prese
     for term in term_ids:
         for base, start, end in postings.blocks(term):
             # add.at, not scores[indices] += weights: the same float32 additions (a term's passages
-            # are distinct), in a third of the time of fancy indexing's gather and scatter.
-            np.add.at(scores[base : base + BLOCK], postings.indices[start:end], term_weights.of(term, start, end))
+            # are distinct), in a third of the time of fancy indexing's gather and scatter. Offsets
+            # converted to intp once: add.at and the weights' gather would each convert uint16.
+            offsets = postings.indices[start:end].astype(np.intp)
+            np.add.at(scores[base : base + BLOCK], offsets, term_weights.of(term, postings, base, offsets))
     return scores
 
 

@@ -22,7 +22,8 @@ from planindex.tokens import bigram_counts, bigram_term, keys_holding
 DEFAULT_FOLDER = Path("index")
 FIELDS = ("words", "grams")
 # The arrays cached for each field: bigrams weigh their idf alone (bm25.Presence), with no codes.
-FIELD_ARRAYS = {"words": ("segments", "indices", "lengths", "codes", "idf", "grid"), "grams": ("segments", "indices", "lengths", "idf")}
+WEIGHT_ARRAYS = ("single", "repeated", "places", "codes", "idf", "grid")  # bm25.Weights, in order
+FIELD_ARRAYS = {"words": ("segments", "indices", "lengths", *WEIGHT_ARRAYS), "grams": ("segments", "indices", "lengths", "idf")}
 CACHE_ARRAYS = ("rowids", "doc_index", "kind_index", "gram_keys")
 
 
@@ -175,7 +176,7 @@ class Index:
                 arrays[f"{field}.idf"] = bm25.presence(postings).idf
                 continue
             weights = bm25.weights(postings, tfs)
-            arrays[f"{field}.codes"], arrays[f"{field}.idf"], arrays[f"{field}.grid"] = weights.codes, weights.idf, weights.grid
+            arrays.update({f"{field}.{name}": getattr(weights, name) for name in WEIGHT_ARRAYS})
         kinds = sorted(kind_pos, key=kind_pos.get)
         self._write_cache(table, arrays, kinds)
         return self._collection(arrays, kinds)
@@ -184,7 +185,7 @@ class Index:
         fields = {
             f: Field(
                 bm25.Postings(arrays[f"{f}.segments"], arrays[f"{f}.indices"], arrays[f"{f}.lengths"]),
-                bm25.Weights(arrays[f"{f}.codes"], arrays[f"{f}.idf"], arrays[f"{f}.grid"])
+                bm25.Weights(*(arrays[f"{f}.{name}"] for name in WEIGHT_ARRAYS))
                 if "codes" in FIELD_ARRAYS[f]
                 else bm25.Presence(arrays[f"{f}.idf"]),
             )

@@ -189,7 +189,8 @@ def more_like(index: Index, terms: list[Salient]) -> np.ndarray:
     scores = np.zeros(len(collection), np.float32)
     for term in terms:
         for base, start, end in field.postings.blocks(term.term_id):
-            scores[base:][field.postings.indices[start:end]] += term.weight * field.weights.of(term.term_id, start, end)
+            offsets = field.postings.indices[start:end].astype(np.intp)
+            scores[base:][offsets] += term.weight * field.weights.of(term.term_id, field.postings, base, offsets)
     return scores
 
 

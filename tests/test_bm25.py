@@ -212,7 +212,10 @@ def term_arrays(collection: Collection) -> dict[str, list[tuple[bytes, bytes]]]:
 
 def _weights_bytes(weights: bm25.Weights | bm25.Presence, postings: bm25.Postings, term: int) -> bytes:
     """The term's weight in each passage that holds it (a Presence gives one for all of a block's)."""
-    return b"".join(np.broadcast_to(weights.of(term, a, b), b - a).tobytes() for _, a, b in postings.blocks(term))
+    return b"".join(
+        np.broadcast_to(weights.of(term, postings, base, postings.indices[a:b].astype(np.intp)), b - a).tobytes()
+        for base, a, b in postings.blocks(term)
+    )
 
 
 def test_arrays_built_in_many_blocks_are_those_of_one(corpus_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,8 +261,9 @@ def test_postings_across_blocks_of_passages() -> None:
     for terms in ([1], [2, 5], [1, 9], [3, 4, 8], [1, 2, 3, 9]):
         expected = np.zeros(n, np.float32)
         for term in terms:
-            start, end = postings.span(term)
-            expected[postings.positions(term)] += weights.of(term, start, end)
+            for base, start, end in postings.blocks(term):
+                offsets = postings.indices[start:end].astype(np.intp)
+                expected[base:][offsets] += weights.of(term, postings, base, offsets)
         scores = bm25.score(terms, postings, weights)
         assert np.array_equal(scores, expected)
         holders = bm25.holding_all(terms, postings)
