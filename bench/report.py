@@ -252,10 +252,10 @@ def report(sizes: list[str]) -> str:
             # an index of format 7 or later counts bigrams when the arrays are built: no column holds them
             grams = f", bigram counts {c['grams_blob'] / 2**20:,.0f} MiB" if c.get("grams_blob") else " (bigram counts are not stored)"
             out.append(
-                f"\nIndex size: {sz['total'] / 2**20:,.0f} MiB on disk = {sz['ratio_total_to_raw']:.1f}× the raw UTF-8 text "
-                f"({sz['raw_text'] / 2**20:,.0f} MiB); database {sz['database'] / 2**20:,.0f} MiB ({sz['ratio_database_to_raw']:.1f}×), "
+                f"\nIndex size: {sz['total'] / 2**20:,.0f} MiB on disk = {sz['ratio_total_to_raw']:.2f}× the raw UTF-8 text "
+                f"({sz['raw_text'] / 2**20:,.0f} MiB); database {sz['database'] / 2**20:,.0f} MiB ({sz['ratio_database_to_raw']:.2f}×), "
                 f"cached BM25 arrays {sz['cached_arrays'] / 2**20:,.0f} MiB. Inside the database: passage JSON and normalized text "
-                f"(one zlib stream a row) {(c.get('data_and_norm_zlib') or 0) / 2**20:,.0f} MiB, "
+                f"(one compressed stream a row) {(c.get('data_and_norm_zlib') or 0) / 2**20:,.0f} MiB, "
                 f"word counts {(c.get('words_blob') or 0) / 2**20:,.0f} MiB{grams}."
             )
             summary[f"size-{size}"] = sz
