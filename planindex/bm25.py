@@ -123,21 +123,6 @@ class Weights:
         weights *= self.idf[term]
         return weights
 
-    def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.ndarray:
-        """The term's weight in each of `positions`, passages that hold it (float32)."""
-        weights = self.single[positions]
-        places = postings.find(term, positions)
-        for block, start in enumerate(postings.bounds(term)[:-1]):
-            segment = term * postings.n_blocks + block
-            first, last = self.repeated[segment : segment + 2].tolist()
-            if last > first:
-                repeated = start + self.places[first:last].astype(np.int64)  # ascending, as the postings
-                at = np.minimum(np.searchsorted(repeated, places), last - first - 1)
-                hit = repeated[at] == places
-                weights[hit] = self.levels.take(self.codes[first:last][at[hit]])
-        weights *= self.idf[term]
-        return weights
-
 
 @dataclass(frozen=True, slots=True)
 class Presence:
@@ -151,9 +136,6 @@ class Presence:
 
     def of(self, term: int, postings: Postings, base: int, offsets: np.ndarray) -> np.float32:
         return self.idf[term]
-
-    def at(self, term: int, postings: Postings, positions: np.ndarray) -> np.float32:
-        return self.idf[term]  # the positions hold the term: nothing to look up
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +219,11 @@ def presence(postings: Postings) -> Presence:
     return Presence(idf(postings.df(), max(len(postings.lengths), 1)))
 
 
-def score(term_ids: list[int], postings: Postings, term_weights: Weights | Presence, out: np.ndarray | None = None) -> np.ndarray:
-    """Sum of BM25 weights of the given terms for every passage (a dense vector of scores)."""
+def score(
+    term_ids: list[int], postings: Postings, term_weights: Weights | Presence, out: np.ndarray | None = None, scale: float = 1.0
+) -> np.ndarray:
+    """Sum of BM25 weights of the given terms, times `scale`, for every passage (a dense vector of
+    scores), added to `out` when given."""
     scores = np.zeros(len(postings.lengths), np.float32) if out is None else out
     for term in term_ids:
         for base, start, end in postings.blocks(term):
@@ -246,7 +231,8 @@ def score(term_ids: list[int], postings: Postings, term_weights: Weights | Prese
             # are distinct), in a third of the time of fancy indexing's gather and scatter. Offsets
             # converted to intp once: add.at and the weights' gather would each convert uint16.
             offsets = postings.indices[start:end].astype(np.intp)
-            np.add.at(scores[base : base + BLOCK], offsets, term_weights.of(term, postings, base, offsets))
+            weights = term_weights.of(term, postings, base, offsets)
+            np.add.at(scores[base : base + BLOCK], offsets, weights if scale == 1.0 else weights * np.float32(scale))
     return scores
 
 
@@ -277,13 +263,3 @@ def among(positions: np.ndarray, ascending: np.ndarray) -> np.ndarray:
         return np.zeros(len(positions), bool)
     at = np.minimum(np.searchsorted(ascending, positions), len(ascending) - 1)
     return ascending[at] == positions
-
-
-def score_at(
-    term_ids: list[int], positions: np.ndarray, postings: Postings, term_weights: Weights | Presence, out: np.ndarray
-) -> np.ndarray:
-    """score() restricted to `positions`, ascending passages that hold every one of the terms:
-    out[i] gets the weights of positions[i], term after term, in the order score() adds them."""
-    for term in term_ids:
-        out += term_weights.at(term, postings, positions)
-    return out

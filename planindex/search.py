@@ -92,28 +92,23 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
         return bm25.score(collection.grams_holding(term.norm), grams.postings, grams.weights, scores)
     partial_ids = sorted(set(collection.gram_ids([g for g in term.grams if _partial_gram(g)])))
     other_ids = sorted(set(collection.gram_ids([g for g in term.grams if not _partial_gram(g)])))
-    partial_scores = None
-    if partial_ids:  # without partial bigrams this would add zeros to every passage
-        partial_scores = bm25.score(partial_ids, grams.postings, grams.weights, _zeroed(collection.scratch("partial")))
-        scores += np.multiply(partial_scores, PARTIAL_GRAM_WEIGHT, out=collection.scratch("scaled"))
     # Latin letters and digits are split at script boundaries, the same way in a query and a passage:
     # a known ASCII word needs no substring match, which would find DV inside DVD and PR inside PRO.
+    # Nor is there one when a bigram of the term is in no passage.
     ascii_word = bool(word_ids) and term.norm.isascii()
-    if ascii_word or not term.grams or len(partial_ids) + len(other_ids) < len(set(term.grams)):
-        return scores  # no substring evidence: an ASCII word, or a bigram that no passage holds
+    substring = not ascii_word and bool(term.grams) and len(partial_ids) + len(other_ids) == len(set(term.grams))
     # a short term is split unreliably by MeCab, and a term with no known word has only its bigrams
     weight = GRAM_WEIGHT if word_ids and len(term.norm) > SHORT_TERM else 1.0
-    if partial_scores is not None and len(partial_ids) == 1 and not other_ids:
-        # One bigram (支援, 空き): the passages holding it are those with a partial score, so adding
-        # over the whole vector, where the others hold zeros, spares a gather and a scatter.
-        scores += np.multiply(partial_scores, weight, out=collection.scratch("scaled"))
+    # One bigram (支援, 空き): the passages holding it are those it gives a partial score, so both
+    # its weights go in one pass over its postings.
+    alone = substring and len(partial_ids) == 1 and not other_ids
+    bm25.score(partial_ids, grams.postings, grams.weights, scores, scale=PARTIAL_GRAM_WEIGHT + (weight if alone else 0.0))
+    if not substring or alone:
         return scores
-    # Only the passages holding every bigram get the substring evidence, so it is computed at those
-    # positions alone rather than over the whole collection.
+    # A bigram weighs its idf wherever it is (bm25.Presence): in the passages holding every bigram of
+    # the term, the substring evidence is the same sum, added at those positions alone.
     holders = bm25.holding_all(partial_ids + other_ids, grams.postings)
-    base = partial_scores[holders] if partial_scores is not None else np.zeros(len(holders), np.float32)
-    gram_scores = bm25.score_at(other_ids, holders, grams.postings, grams.weights, base)
-    np.add.at(scores, holders, weight * gram_scores)
+    scores[holders] += np.float32(weight * grams.weights.idf[partial_ids + other_ids].sum(dtype=np.float32))
     return scores
 
 
