@@ -447,8 +447,10 @@ class Store:
         yield from self.db.execute(f"SELECT rowid, doc_id, {kind}, words, data FROM {table} ORDER BY rowid")
 
     def records(self, table: str, rowids: list[int]) -> dict[int, dict[str, Any]]:
-        """rowid → record data (the normalized text, for phrase checks, is norms())."""
-        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        """rowid → record data (the normalized text, for phrase checks, is norms()). Read from the
+        rows' table, not the view: every search reads these, and the view would join each row to its
+        document for an id nobody asked for."""
+        rows = self._where_in(f"SELECT rowid, data FROM {ROWS[table]} WHERE rowid IN ({{marks}})", rowids)
         return {rowid: record_data(blob) for rowid, blob in rows}
 
     def _where_in(self, query: str, values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
@@ -459,7 +461,7 @@ class Store:
 
     def norms(self, table: str, rowids: list[int]) -> dict[int, str]:
         """rowid → normalized text, without the record data: what a phrase or exclusion check reads."""
-        rows = self._where_in(f"SELECT rowid, data FROM {table} WHERE rowid IN ({{marks}})", rowids)
+        rows = self._where_in(f"SELECT rowid, data FROM {ROWS[table]} WHERE rowid IN ({{marks}})", rowids)
         return {rowid: record_norm(blob) for rowid, blob in rows}
 
     def record_by_id(self, table: str, record_id: str) -> tuple[int, dict[str, Any]] | None:
