@@ -158,12 +158,13 @@ def block(terms: np.ndarray, counts: np.ndarray, sizes: np.ndarray) -> Block:
     return Block(terms[order].astype(np.int32), offsets[order].astype(np.uint16), counts[order].astype(np.int32))
 
 
-def build(blocks: list[Block], n: int, n_terms: int) -> tuple[Postings, np.ndarray]:
+def build(blocks: list[Block], n: int, n_terms: int, frequencies: bool = True) -> tuple[Postings, np.ndarray | None]:
     """Postings of n passages from their blocks (block j holds passages j * BLOCK onwards), and the
-    term frequency of each posting (float32, aligned with indices). The frequencies only go into
-    the weights: a query reads weights alone, so they are not kept beside them (a third of the
-    arrays). Each block's postings are copied to their places, not sorted again: a term's postings
-    in a block follow those of the earlier blocks, and its place is counted from the others."""
+    term frequency of each posting (float32, aligned with indices), or None without `frequencies`
+    (a Presence field has no use for them: at 1M passages the bigrams' would be 750 MB). The
+    frequencies only go into the weights: a query reads weights alone, so they are not kept beside
+    them. Each block's postings are copied to their places, not sorted again: a term's postings in
+    a block follow those of the earlier blocks, and its place is counted from the others."""
     n_blocks = max(1, -(-n // BLOCK))
     lengths = np.zeros(n, np.float32)
     per_block = np.zeros((n_terms, n_blocks), np.int64)  # postings of term t in block j: segment t * n_blocks + j
@@ -174,13 +175,15 @@ def build(blocks: list[Block], n: int, n_terms: int) -> tuple[Postings, np.ndarr
     segments = np.zeros(n_terms * n_blocks + 1, np.int64)
     np.cumsum(per_block.ravel(), out=segments[1:])
     del per_block
-    indices, tfs = np.zeros(segments[-1], np.uint16), np.zeros(segments[-1], np.float32)
+    indices = np.zeros(segments[-1], np.uint16)
+    tfs = np.zeros(segments[-1], np.float32) if frequencies else None
     for j, part in enumerate(blocks):
         held = np.bincount(part.terms, minlength=n_terms)
         first = np.cumsum(held) - held  # where each term's postings start in this block's arrays
         places = segments[part.terms.astype(np.int64) * n_blocks + j] + (np.arange(len(part.terms)) - first[part.terms])
         indices[places] = part.offsets
-        tfs[places] = part.counts
+        if tfs is not None:
+            tfs[places] = part.counts
     return Postings(segments, indices, lengths), tfs
 
 

@@ -168,11 +168,13 @@ class Index:
             "gram_keys": gram_keys,
         }
         for field in FIELDS:
-            postings, tfs = bm25.build(blocks.pop(field), n, n_terms[field])  # each field's blocks freed once built
+            weighted = "codes" in FIELD_ARRAYS[field]  # words; bigrams weigh their idf alone
+            # each field's blocks freed once built
+            postings, tfs = bm25.build(blocks.pop(field), n, n_terms[field], frequencies=weighted)
             arrays[f"{field}.segments"] = postings.segments
             arrays[f"{field}.indices"] = postings.indices
             arrays[f"{field}.lengths"] = postings.lengths
-            if field == "grams":
+            if tfs is None:
                 arrays[f"{field}.idf"] = bm25.presence(postings).idf
                 continue
             weights = bm25.weights(postings, tfs)

@@ -34,7 +34,9 @@ def built(rows: list[tuple[np.ndarray, np.ndarray]], n_terms: int) -> tuple[bm25
     """bm25.build of passages given as (term ids, counts), passage i being rows[i]."""
     parts = [rows[start : start + bm25.BLOCK] for start in range(0, len(rows), bm25.BLOCK)]
     blocks = [bm25.block(*(np.concatenate(column) for column in zip(*part)), [len(ids) for ids, _ in part]) for part in parts]
-    return bm25.build(blocks, len(rows), n_terms)
+    postings, tfs = bm25.build(blocks, len(rows), n_terms)
+    assert tfs is not None  # asked for: frequencies default to on
+    return postings, tfs
 
 
 def hand_scores(query: list[int]) -> np.ndarray:
