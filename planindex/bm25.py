@@ -239,8 +239,18 @@ def score(
     return scores
 
 
-def holding_all(term_ids: list[int], postings: Postings) -> np.ndarray:
-    """Ascending positions of the passages that hold every one of the terms."""
+def zeroed(vector: np.ndarray | None, length: int) -> np.ndarray:
+    """The vector with every value 0, or a new float32 vector of zeros when there is none."""
+    if vector is None:
+        return np.zeros(length, np.float32)
+    vector.view(np.uint8).fill(0)  # a memset: filling the float32 view copies the scalar one by one, at half the speed
+    return vector
+
+
+def holding_all(term_ids: list[int], postings: Postings, counts: np.ndarray | None = None) -> np.ndarray:
+    """Ascending positions of the passages that hold every one of the terms. `counts`, a float32
+    vector of one value per passage, is where they are counted when given (its content is
+    replaced): a fresh one is a page fault per 4 KiB."""
     df = {t: end - start for t in term_ids for start, end in [postings.span(t)]}
     terms = sorted(term_ids, key=df.__getitem__)
     if not terms:
@@ -252,7 +262,7 @@ def holding_all(term_ids: list[int], postings: Postings) -> np.ndarray:
         for term in rest:
             found = found[postings.find(term, found) >= 0]
         return found
-    counts = np.zeros(len(postings.lengths), np.float32)  # float32: add.at's fast path; exact up to 2**24
+    counts = zeroed(counts, len(postings.lengths))  # float32: add.at's fast path; exact up to 2**24
     for term in terms:
         for base, start, end in postings.blocks(term):
             np.add.at(counts[base : base + BLOCK], postings.indices[start:end], np.float32(1))

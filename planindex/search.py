@@ -19,7 +19,7 @@ from planindex.tokens import bigrams
 SHORT_TERM = 3  # characters: below this a morphological token is unreliable, bigrams decide too
 GRAM_WEIGHT = 0.5  # bigram evidence of a substring match (every bigram of the term), beside word evidence
 PARTIAL_GRAM_WEIGHT = 0.3  # bigram evidence of a partial match (some of its bigrams), a tie-breaker below words
-SAMPLE = 4096  # scores sampled to find a threshold for the top k
+GROUPS = 1024  # of scores, whose maxima bound the k-th best score from below
 LINKED_KPIS = 3  # KPIs shown with a hit: the best links; the rest are one `planindex show` away
 
 
@@ -86,7 +86,7 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     words = collection.fields["words"]
     grams = collection.fields["grams"]
     word_ids = sorted(set(index.word_ids(list(term.words))))
-    scores = bm25.score(word_ids, words.postings, words.weights, _zeroed(out))
+    scores = bm25.score(word_ids, words.postings, words.weights, bm25.zeroed(out, len(words.postings.lengths)))
     if len(term.norm) == 1:
         # One character has no bigram of its own: the bigrams that hold it stand for it (島 finds 三ヶ島).
         return bm25.score(collection.grams_holding(term.norm), grams.postings, grams.weights, scores)
@@ -107,15 +107,9 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
         return scores
     # A bigram weighs its idf wherever it is (bm25.Presence): in the passages holding every bigram of
     # the term, the substring evidence is the same sum, added at those positions alone.
-    holders = bm25.holding_all(partial_ids + other_ids, grams.postings)
+    holders = bm25.holding_all(partial_ids + other_ids, grams.postings, collection.scratch("holding"))
     scores[holders] += np.float32(weight * grams.weights.idf[partial_ids + other_ids].sum(dtype=np.float32))
     return scores
-
-
-def _zeroed(out: np.ndarray | None) -> np.ndarray | None:
-    if out is not None:
-        out.view(np.uint8).fill(0)  # a memset: filling the float32 view copies the scalar one by one, at half the speed
-    return out
 
 
 def _partial_gram(gram: str) -> bool:
@@ -199,7 +193,7 @@ def _holders(collection: Collection, text: str) -> np.ndarray | None:
     ids = collection.gram_ids(grams)
     if len(ids) < len(grams):
         return np.zeros(0, np.int32)
-    return bm25.holding_all(sorted(set(ids)), collection.fields["grams"].postings)
+    return bm25.holding_all(sorted(set(ids)), collection.fields["grams"].postings, collection.scratch("holding"))
 
 
 def _text_checked(index: Index, table: str, collection: Collection, query: Query, positive: np.ndarray) -> np.ndarray:
@@ -241,18 +235,26 @@ def _best_first(scores: np.ndarray, batch: int) -> Iterator[np.ndarray]:
 
 def _top_candidates(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     """(the k-th best score, ascending positions of the scores not below it), or (0, every positive
-    position) when fewer than k are positive. The k-th best comes from a candidate set found with
-    a threshold read off a sample: a partition of a few thousand scores rather than of all of
-    them, and the candidates' positions are kept, so the whole vector is scanned once."""
-    stride = max(1, len(scores) // SAMPLE)
-    sample = scores[::stride]
-    wanted = min(len(sample), 2 * k)  # about 2k x stride scores are expected above the threshold
-    threshold = np.partition(sample, len(sample) - wanted)[len(sample) - wanted] if wanted else 0
-    positions = np.flatnonzero(scores >= threshold) if threshold > 0 else np.zeros(0, np.intp)
-    if len(positions) < k:  # the sample was unlucky, or few scores are positive: all of them
+    position) when fewer than k are positive. The scores are dealt into GROUPS groups (position
+    modulo GROUPS, the tail one to a group): the k-th best of the groups' maxima is reached by at
+    least k scores, one in each of k groups, so it is at most the k-th best score, and only the
+    groups whose maximum reaches it can hold a candidate. One elementwise maximum over the rows
+    and a partition of a thousand maxima find it, where a scan of the whole vector for the scores
+    above a threshold costs twice as much."""
+    groups = min(GROUPS, len(scores)) or 1
+    whole = len(scores) - len(scores) % groups
+    grid = scores[:whole].reshape(-1, groups)
+    tail = scores[whole:]
+    maxima = np.concatenate([grid.max(axis=0), tail]) if whole else tail
+    threshold = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) >= k else 0
+    if threshold > 0:
+        columns = np.flatnonzero(maxima[:groups] >= threshold) if whole else np.zeros(0, np.intp)
+        rows, which = np.nonzero(grid[:, columns] >= threshold)
+        positions = np.concatenate([rows * groups + columns[which], whole + np.flatnonzero(tail >= threshold)])
+    else:
         positions = np.flatnonzero(scores > 0)
-        if len(positions) < k:
-            return 0.0, positions
+    if len(positions) < k:  # few scores are positive: all of them
+        return 0.0, positions
     candidates = scores[positions]
     kth = float(np.partition(candidates, len(candidates) - k)[len(candidates) - k])
     return kth, positions[candidates >= kth]

@@ -35,6 +35,10 @@ DB_NAME = "planindex.db"
 # pages that was a sixth of the database; 16 KiB pages waste a quarter of that.
 PAGE_SIZE = 16384
 BUSY_TIMEOUT = 30  # seconds a writer waits for another writer before giving up
+# Rows are read through a memory map: a search reads about ten records from random pages, each a
+# read() system call into SQLite's page cache otherwise (0.09 -> 0.04 ms for ten rows at 100k).
+# SQLite caps it at its compiled maximum (2 GB by default); it is address space, not memory.
+MMAP_SIZE = 1 << 31
 CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
 SCHEMA_VERSION = "1"
 # Records name their document by its number, a byte or two, where its 16-character id in every row
@@ -275,6 +279,7 @@ class Store:
             db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a no-op once the database exists
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
             manifest = store.manifest()
         except sqlite3.DatabaseError as exc:
             db.close()
