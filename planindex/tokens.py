@@ -19,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -120,75 +122,154 @@ def bigrams(normalized: str) -> list[str]:
     return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
 
 
-# MeCab formats each word as one line in C: POS, byte offsets in the text, the POS subclass, the
-# written base form and the surface. Reading a few fields from a string costs a fraction of building
-# fugashi's node and feature objects for every word, and one regex over the whole output skips the
-# lines of dropped POS without a Python step each (they are 40% of the words). Offsets come from
-# MeCab rather than from searching the text for each surface. Unknown words have no base form.
-# fugashi strips the output, which would eat a last field left empty: the EOS line protects it.
-NODE_FORMAT = r"%f[0]\t%ps\t%pe\t%f[1]\t%f[10]\t%m\n"
-UNKNOWN_FORMAT = r"%f[0]\t%ps\t%pe\t%f[1]\t\t%m\n"
+# MeCab formats each word as one line in C: its byte offsets in the text, its left context id and
+# its surface. UniDic's context id stands for the word's POS (left-id.def spells it; the rewrite rules
+# copy the POS into it), so the POS is read from a table instead of from the feature string, which
+# MeCab would split into 26 fields for every word: a third of the tagging time. An unknown word's id
+# may stand for another POS than its own (々 as a noun's id, with 記号 as its POS): its POS is
+# written instead, after a "u", from its six-field feature string. The id and the surface are one
+# field, the key of a memo of what the word becomes, so that most words cost one dictionary lookup.
+# Offsets come from MeCab rather than from searching the text for each surface.
+NODE_FORMAT = r"%ps\t%pe\t%phl\t%m\n"
+UNKNOWN_FORMAT = r"%ps\t%pe\tu%f[0],%f[1]\t%m\n"
+# The written base form of a verb or adjective (進めた → 進める) is not in its id: the first time a
+# (id, surface) is met, the text is tagged again with the base form, which is then remembered. The
+# id holds the conjugation type and form, so the pair gives one base form; a pair that ever gave two
+# is tagged again with the base form every time. fugashi strips the output, which would eat a last
+# field left empty: the EOS line protects it.
+BASE_FORMAT = r"%ps\t%pe\t%phl\t%m\t%f[10]\n"
+UNKNOWN_BASE_FORMAT = r"%ps\t%pe\tu%f[0],%f[1]\t%m\t\n"
 EOS = "EOS"
-_SURFACE = 5  # the field of a line that holds the surface, the last one
-_KEPT_LINE = re.compile(
-    f"^(?!(?:{'|'.join(sorted(DROPPED_POS))})\t)([^\t\n]*)\t([0-9]+)\t([0-9]+)\t([^\t\n]*)\t([^\t\n]*)\t([^\n]*)$", re.MULTILINE
-)
+_LINE = re.compile(r"^([0-9]+)\t([0-9]+)\t((?:[0-9]+|u[^\t\n]*)\t[^\n]*)$", re.MULTILINE)
+_BASE_LINE = re.compile(r"^([0-9]+)\t([0-9]+)\t((?:[0-9]+|u[^\t\n]*)\t[^\t\n]*)\t([^\n]*)$", re.MULTILINE)
 
-# (term, start, end, noun, span): the tuple form of Token, cheaper to build by the million. start and
-# end are MeCab's byte offsets as it wrote them: the word loop only asks whether two words touch,
-# which string equality answers without a conversion per word. span is the text from start to end.
-_Word = tuple[str, str, str, bool, str]
+# What the POS of a context id makes of a word
+_DROPPED, _INFLECTED, _NOUN, _OTHER = range(4)
+
+# A kept word: (term, noun, whether it starts with an ASCII letter or digit, whether its term ends
+# with one, surface). None: a word that is not indexed.
+_Entry = tuple[str, bool, bool, bool, str] | None
+_UNSEEN = object()  # a memo miss
+MEMO_LIMIT = 1 << 18  # words remembered (some 64 MB); then forgotten at once, to be met again
+_AMBIGUOUS = object()  # an (id, surface) that gave two base forms
+
+# (term, start, end, noun, span, ends alphanumeric): the tuple form of Token, cheaper to build by the
+# million. start and end are MeCab's byte offsets as it wrote them: the word loop only asks whether
+# two words touch, which string equality answers without a conversion per word. span is the text
+# from start to end.
+_Word = tuple[str, str, str, bool, str, bool]
+
+
+def _pos_kind(pos1: str, pos2: str) -> int:
+    if pos1 in DROPPED_POS or pos1 == "BOS/EOS" or (pos1 in INFLECTED_POS and pos2 == "非自立可能"):
+        return _DROPPED
+    if pos1 in INFLECTED_POS:
+        return _INFLECTED
+    return _NOUN if pos1 in NOUN_POS else _OTHER
+
+
+def _pos_kinds(left_ids: Path) -> list[int]:
+    """What each context id's POS makes of a word (left-id.def: "id pos1,pos2,..." a line)."""
+    return [_pos_kind(*line.split(" ", 1)[1].split(",")[:2]) for line in left_ids.read_text(encoding="utf-8").splitlines()]
+
+
+def _entry(kind: int, surface: str, base: str) -> _Entry:
+    """What a word of this POS kind, surface and base form is indexed as (base is "" for an
+    unknown word). Verbs and adjectives by their base form, everything else as written."""
+    if kind == _DROPPED or not surface or all(map(_is_symbol, surface)):
+        return None
+    term = (base or surface) if kind == _INFLECTED else surface
+    if term in STOPWORDS:
+        return None
+    return term, kind == _NOUN, _leads_alphanumeric(term), _ends_alphanumeric(term), surface
 
 
 class Tokenizer:
     def __init__(self) -> None:
-        import fugashi  # imported here so that `planindex --help` never loads MeCab
         import unidic_lite
 
-        dicdir = unidic_lite.DICDIR
+        self._dicdir = unidic_lite.DICDIR
+        self._tagger = self._new_tagger(NODE_FORMAT, UNKNOWN_FORMAT)
+        self._base_tagger: Any = None  # made on the first verb or adjective met
+        self._kinds = _pos_kinds(Path(self._dicdir) / "left-id.def")
+        self._memo: dict[str, _Entry | object] = {}
+
+    def _new_tagger(self, node_format: str, unknown_format: str) -> Any:
+        import fugashi  # imported here so that `planindex --help` never loads MeCab
+
         # fugashi splits the argument string like a shell, so each backslash is written twice.
-        formats = f'-O "" -F "{_shell(NODE_FORMAT)}" -U "{_shell(UNKNOWN_FORMAT)}" -E {EOS}'
-        self._tagger = fugashi.GenericTagger(f'-r "{dicdir}/mecabrc" -d "{dicdir}" {formats}')
+        formats = f'-O "" -F "{_shell(node_format)}" -U "{_shell(unknown_format)}" -E {EOS}'
+        return fugashi.GenericTagger(f'-r "{self._dicdir}/mecabrc" -d "{self._dicdir}" {formats}')
 
     @staticmethod
     def version() -> str:
         return f"fugashi-{metadata.version('fugashi')}+unidic-lite-{metadata.version('unidic-lite')}+norm-{NORMALIZATION_VERSION}"
 
-    def _parse(self, text: str) -> str:
+    def _kind(self, ident: str) -> int:
+        if ident[0] != "u":
+            return self._kinds[int(ident)]
+        kind = _pos_kind(*ident[1:].split(",", 1))
+        return _OTHER if kind == _INFLECTED else kind  # an unknown word has no base form: as written
+
+    def _parse(self, tagger: Any, text: str) -> str:
         if "\x00" in text:  # MeCab reads a C string: a NUL would end the text early (a byte for a byte)
             text = text.replace("\x00", " ")
-        return self._tagger.parse(text)
+        return tagger.parse(text)
+
+    def _entries(self, normalized: str) -> list[tuple[str, str, tuple[str, bool, bool, bool, str]]]:
+        """(start, end, entry) of each kept word, from the memo; tagged again with base forms when
+        a verb or adjective is not in it."""
+        if len(self._memo) > MEMO_LIMIT:
+            self._memo.clear()
+        memo, kept = self._memo, []
+        for start, end, key in _LINE.findall(self._parse(self._tagger, normalized)):
+            entry = memo.get(key, _UNSEEN)
+            if entry is _UNSEEN:
+                ident, surface = key.split("\t", 1)
+                kind = self._kind(ident)
+                if kind == _INFLECTED:
+                    return self._entries_with_bases(normalized)
+                entry = memo[key] = _entry(kind, surface, "")
+            elif entry is _AMBIGUOUS:
+                return self._entries_with_bases(normalized)
+            if entry is not None:
+                kept.append((start, end, entry))
+        return kept  # type: ignore[return-value]  # the memo's two markers never reach the list
+
+    def _entries_with_bases(self, normalized: str) -> list[tuple[str, str, tuple[str, bool, bool, bool, str]]]:
+        if self._base_tagger is None:
+            self._base_tagger = self._new_tagger(BASE_FORMAT, UNKNOWN_BASE_FORMAT)
+        kept = []
+        for start, end, key, base in _BASE_LINE.findall(self._parse(self._base_tagger, normalized)):
+            ident, surface = key.split("\t", 1)
+            entry = _entry(self._kind(ident), surface, base)
+            if self._memo.setdefault(key, entry) != entry:
+                self._memo[key] = _AMBIGUOUS
+            if entry is not None:
+                kept.append((start, end, entry))
+        return kept
 
     def _words(self, normalized: str) -> list[_Word]:
         out: list[_Word] = []
-        for pos1, start, end, pos2, base, surface in _KEPT_LINE.findall(self._parse(normalized)):
-            if not surface or (_is_symbol(surface[0]) and all(map(_is_symbol, surface))):
-                continue
-            if pos1 in INFLECTED_POS:
-                if pos2 == "非自立可能":
-                    continue
-                term = base or surface
-            else:
-                term = surface
-            if term in STOPWORDS:
-                continue
-            if out and out[-1][2] == start and _alphanumerics(out[-1][0], term):
+        for start, end, (term, noun, leads, ends, surface) in self._entries(normalized):
+            # UniDic splits 'covid19' or '2-561' into pieces; touching ASCII letters and digits stay one word
+            if leads and out and out[-1][5] and out[-1][2] == start:
                 prev = out.pop()
                 span = prev[4] + surface
-                out.append((span, prev[1], end, True, span))
+                out.append((span, prev[1], end, True, span, _ends_alphanumeric(span)))
             else:
-                out.append((term, start, end, pos1 in NOUN_POS, surface))
+                out.append((term, start, end, noun, surface, ends))
         return out
 
     def tokens(self, normalized: str) -> list[Token]:
         """Content-word tokens of an already normalized text, with their offsets."""
         chars = _char_offsets(normalized)
-        return [Token(term, chars[int(start)], chars[int(end)], noun) for term, start, end, noun, _ in self._words(normalized)]
+        return [Token(term, chars[int(start)], chars[int(end)], noun) for term, start, end, noun, _, _ in self._words(normalized)]
 
     def surfaces(self, text: str) -> list[str]:
         """Every MeCab surface form of the text, nothing normalized or dropped: the tokens a new
         user feeds rank-bm25 first, kept here as the evaluation's baseline."""
-        return [line.split("\t", _SURFACE)[_SURFACE] for line in self._parse(text).split("\n")[:-1]]
+        return [line.split("\t", 3)[3] for line in self._parse(self._tagger, text).split("\n")[:-1]]
 
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
         """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
@@ -212,9 +293,12 @@ def _shell(mecab_format: str) -> str:
     return mecab_format.replace("\\", "\\\\")
 
 
-def _alphanumerics(prev: str, term: str) -> bool:
-    """UniDic splits 'covid19' or '2-561' into pieces; touching ASCII letters and digits stay one word."""
-    return prev.isascii() and term.isascii() and prev[-1:].isalnum() and term[:1].isalnum()
+def _leads_alphanumeric(term: str) -> bool:
+    return term.isascii() and term[:1].isalnum()
+
+
+def _ends_alphanumeric(term: str) -> bool:
+    return term.isascii() and term[-1:].isalnum()
 
 
 def _char_offsets(text: str) -> dict[int, int]:

@@ -23,7 +23,7 @@ from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
+from planindex.tokens import _AMBIGUOUS, Tokenizer, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -202,3 +202,54 @@ def test_offsets_point_at_the_words_in_the_normalized_text() -> None:
     text = normalize("待機児童を解消し、ＤＸを推進します")
     for token in tokenizer().tokens(text):
         assert text[token.start : token.end] in (token.term, token.term.lower()) or token.term == "推進"
+
+
+# --- context ids for POS: what MeCab's feature strings would say, read from a table -----------------
+@pytest.fixture(scope="module")
+def corpus_texts(corpus: Index) -> list[str]:
+    return [record_norm(blob) for (blob,) in corpus.store.db.execute("SELECT data FROM passages UNION ALL SELECT data FROM kpis")]
+
+
+def _feature_pos(text: str) -> list[tuple[int, str, str]]:
+    """(context id, pos1, pos2) of each word of the dictionary, from MeCab's own feature strings
+    (which %f writes empty where the dictionary has *)."""
+    tok = tokenizer()
+    oracle = tok._new_tagger(r"%phl\t%f[0]\t%f[1]\n", r"\n")
+    lines = oracle.parse(text).split("\n")[:-1]
+    return [(int(ident), pos1, pos2 or "*") for ident, pos1, pos2 in (line.split("\t") for line in lines if line)]
+
+
+def test_a_context_id_stands_for_the_pos_of_its_words(corpus_texts: list[str]) -> None:
+    """The word loop reads a word's POS from its left context id (left-id.def): on every corpus
+    text, each word's id gives what its feature string says."""
+    kinds = tokenizer()._kinds
+    pairs = {(ident, pos1, pos2) for text in corpus_texts for ident, pos1, pos2 in _feature_pos(text)}
+    assert len(pairs) > 300
+    assert [p for p in pairs if kinds[p[0]] != _pos_kind(p[1], p[2])] == []
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(MIXED_TEXT.map(lambda text: text.replace("\ud800", "")))
+def test_remembered_words_are_those_tagged_with_base_forms(text: str) -> None:
+    """Words read from the memo (POS from the context id, base forms remembered from earlier
+    texts) are those of the same text tagged with its base forms."""
+    tok = tokenizer()
+    tok._entries_with_bases(text)  # remembers its verbs' base forms
+    assert tok._entries(text) == Tokenizer()._entries_with_bases(text)
+
+
+def test_the_corpus_words_from_the_memo_are_those_tagged_with_base_forms(corpus_texts: list[str]) -> None:
+    tok, fresh = Tokenizer(), Tokenizer()
+    assert [tok._entries(text) for text in corpus_texts] == [fresh._entries_with_bases(text) for text in corpus_texts]
+    assert 0 < len(tok._memo) < sum(len(text) for text in corpus_texts)
+
+
+def test_a_word_that_gave_two_base_forms_is_always_tagged_again() -> None:
+    tok = Tokenizer()
+    text = "事業を進めた"
+    right = tok._entries_with_bases(text)
+    [key] = [key for key, entry in tok._memo.items() if isinstance(entry, tuple) and entry[0] == "進める"]
+    tok._memo[key] = ("進む", False, False, False, key.split("\t")[1])  # as if another text had said so
+    assert tok._entries_with_bases(text) == right
+    assert tok._memo[key] is _AMBIGUOUS
+    assert tok._entries(text) == right
