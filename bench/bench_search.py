@@ -65,7 +65,7 @@ TOP = 10
 # rank-bm25 scores a query with a Python loop over every passage: at 1M a query takes about a second,
 # so it runs on a seeded sample of the queries (stated in the report).
 RANK_BM25_SAMPLE = {"1m": 25}
-ENGINES = ("ingest", "floor", "rank_bm25", "bm25s", "groonga", "planindex", "cold")
+ENGINES = ("ingest", "floor", "rank_bm25", "bm25s", "groonga", "planindex", "paired", "cold")
 GROONGA_PORT = 10041 + os.getpid() % 1000  # loopback only; a per-run port so that two runs never collide
 
 
@@ -294,6 +294,37 @@ def worker_rank_bm25(size: str, repeats: int) -> dict[str, Any]:
         "top": {qid: top.tolist() for qid, top in last.items()},
         "peak_rss_mib": peak_rss_mib(),
     }
+
+
+def worker_paired(size: str, repeats: int) -> dict[str, Any]:
+    """planindex's search() and rank-bm25's get_scores in one process, a pass over the queries each in
+    turn (which of the two goes first swapped every round): both meet the machine in much the same
+    state, seconds apart rather than minutes, so that their ratio moves less with the VM's drift
+    (bench/README.md). Whole passes, not query by query: rank-bm25 sweeps hundreds of megabytes a
+    query, which would leave planindex every query with cold caches (70x instead of the separate
+    runs' 73-119x, in a trial run)."""
+    from rank_bm25 import BM25Okapi
+
+    from planindex import bm25
+    from planindex.index import Index
+    from planindex.search import search
+
+    queries = _sample([q for q in read_json(DATA / f"queries-{size}.json") if q["word_ids"]], size)
+    engine = BM25Okapi((t.tolist() for t in stored_tokens(index_folder(size))), k1=bm25.K1, b=bm25.B)
+    index = Index.open(index_folder(size))
+    runs = {
+        "planindex": lambda q: search(index, q["text"], TOP),
+        "rank_bm25": lambda q: topk(np.asarray(engine.get_scores(q["word_ids"]), np.float32)),
+    }
+    times: dict[str, dict[str, list[float]]] = {name: {q["id"]: [] for q in queries} for name in runs}
+    rounds = 1 if size in RANK_BM25_SAMPLE else min(repeats, 4)
+    for number in range(rounds):
+        for name in list(runs) if number % 2 == 0 else list(reversed(runs)):
+            measured, _, _ = timed_passes(runs[name], queries, 1)  # a warm-up pass, then one timed
+            for qid, values in measured.items():
+                times[name][qid] += values
+    index.close()
+    return {"queries": len(queries), "passes": rounds, "times": times, "peak_rss_mib": peak_rss_mib()}
 
 
 def worker_bm25s(size: str, repeats: int) -> dict[str, Any]:
@@ -737,6 +768,7 @@ def main(argv: list[str] | None = None) -> None:
             "bm25s": worker_bm25s,
             "groonga": worker_groonga,
             "planindex": worker_planindex,
+            "paired": worker_paired,
         }
         if args.name == "ingest":
             result = worker_ingest(args.size, args.repeats, args.fresh, args.ingest_budget, args.ingest_parts)
@@ -773,7 +805,7 @@ def main(argv: list[str] | None = None) -> None:
             log(f"{size}: no index, skipping the query benchmarks")
             continue
         write_json(DATA / f"queries-{size}.json", query_word_ids(index_folder(size)))
-        for name in ("floor", "rank_bm25", "bm25s", "groonga", "planindex"):
+        for name in ("floor", "rank_bm25", "bm25s", "groonga", "planindex", "paired"):
             if name in only:
                 log(f"{size}: {name}")
                 run_worker(name, size, args.repeats)

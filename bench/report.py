@@ -96,6 +96,33 @@ def latency_rows(size: str) -> tuple[list[list[str]], dict[str, Any]]:
     return rows, figures
 
 
+def paired_rows(size: str) -> tuple[list[list[str]], dict[str, Any]]:
+    """The paired run's rows and figures: the speed-up is taken pass by pass, each pass's two p50s
+    side by side."""
+    paired = _load(f"paired-{size}")
+    if "times" not in paired:
+        return [], {}
+    ours, theirs = paired["times"]["planindex"], paired["times"]["rank_bm25"]
+    ids = sorted(ours)
+    ratios = [
+        percentile([theirs[i][p] for i in ids], 50) / percentile([ours[i][p] for i in ids], 50) for p in range(paired["passes"])
+    ]
+    speedup = spread(ratios)
+    figures = {"speedup_p50": speedup, "planindex": _pass_stats(ours, ids), "rank_bm25": _pass_stats(theirs, ids)}
+    low, high = f"{speedup['min']:,.0f}", f"{speedup['max']:,.0f}"
+    rows = [
+        ["planindex search()", _ms(figures["planindex"]["p50"]), _ms(figures["planindex"]["p99"]), str(len(ids)), ""],
+        [
+            "rank-bm25 BM25Okapi get_scores",
+            _ms(figures["rank_bm25"]["p50"]),
+            _ms(figures["rank_bm25"]["p99"]),
+            str(len(ids)),
+            f"{speedup['median']:,.0f}× ({low}–{high}×)",
+        ],
+    ]
+    return rows, figures
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -147,6 +174,15 @@ def report(sizes: list[str]) -> str:
                     rows,
                 )
             )
+        paired, paired_figures = paired_rows(size)
+        if paired:
+            out.append(
+                "\nPaired: planindex search() and rank-bm25 get_scores in one process, taking turns pass by pass (each pass "
+                "after a warm-up pass; which goes first swapped each round), so that both meet the machine in much the same "
+                "state. Per round, the p50 of each and their ratio; the median over rounds (min–max):\n"
+            )
+            out.append(table(["engine", "p50 ms", "p99 ms", "queries", "p50 speed-up of search()"], paired))
+            summary[f"paired-{size}"] = paired_figures
         ours = _load(f"planindex-{size}")
         if ours.get("overlap"):
             orows = []
