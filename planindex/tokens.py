@@ -150,7 +150,7 @@ _DROPPED, _INFLECTED, _NOUN, _OTHER = range(4)
 # with one, surface). None: a word that is not indexed.
 _Entry = tuple[str, bool, bool, bool, str] | None
 _UNSEEN = object()  # a memo miss
-MEMO_LIMIT = 1 << 18  # words remembered (some 64 MB); then forgotten at once, to be met again
+MEMO_LIMIT = 1 << 17  # words remembered (about 40 MB, at 310 bytes each); then forgotten at once, to be met again
 _AMBIGUOUS = object()  # an (id, surface) that gave two base forms
 
 # (term, start, end, noun, span, ends alphanumeric): the tuple form of Token, cheaper to build by the

@@ -18,12 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planindex import tokens
 from planindex.index import Index
 from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import _AMBIGUOUS, Tokenizer, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
+from planindex.tokens import _AMBIGUOUS, _LINE, Tokenizer, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -253,3 +254,14 @@ def test_a_word_that_gave_two_base_forms_is_always_tagged_again() -> None:
     assert tok._entries_with_bases(text) == right
     assert tok._memo[key] is _AMBIGUOUS
     assert tok._entries(text) == right
+
+
+def test_a_full_memo_is_forgotten_and_the_words_stay_the_same(monkeypatch: pytest.MonkeyPatch, corpus_texts: list[str]) -> None:
+    texts = corpus_texts[:50]
+    unbounded = Tokenizer()
+    expected = [unbounded.words(text) for text in texts]
+    monkeypatch.setattr(tokens, "MEMO_LIMIT", 20)
+    tok = Tokenizer()
+    assert [tok.words(text) for text in texts] == expected
+    # cleared before a text once past the limit, then filled by that one text's words alone
+    assert len(tok._memo) <= 20 + len(set(_LINE.findall(tok._parse(tok._tagger, texts[-1])))) < len(unbounded._memo)
