@@ -241,14 +241,16 @@ def _top_candidates(scores: np.ndarray, k: int) -> tuple[float, np.ndarray]:
     groups whose maximum reaches it can hold a candidate. One elementwise maximum over the rows
     and a partition of a thousand maxima find it, where a scan of the whole vector for the scores
     above a threshold costs twice as much."""
-    groups = min(GROUPS, len(scores)) or 1
+    if not len(scores):
+        return 0.0, np.zeros(0, np.intp)
+    groups = min(GROUPS, len(scores))
     whole = len(scores) - len(scores) % groups
     grid = scores[:whole].reshape(-1, groups)
     tail = scores[whole:]
-    maxima = np.concatenate([grid.max(axis=0), tail]) if whole else tail
+    maxima = np.concatenate([grid.max(axis=0), tail])
     threshold = np.partition(maxima, len(maxima) - k)[len(maxima) - k] if len(maxima) >= k else 0
     if threshold > 0:
-        columns = np.flatnonzero(maxima[:groups] >= threshold) if whole else np.zeros(0, np.intp)
+        columns = np.flatnonzero(maxima[:groups] >= threshold)
         rows, which = np.nonzero(grid[:, columns] >= threshold)
         positions = np.concatenate([rows * groups + columns[which], whole + np.flatnonzero(tail >= threshold)])
     else:

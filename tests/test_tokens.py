@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -211,11 +212,9 @@ def corpus_texts(corpus: Index) -> list[str]:
     return [record_norm(blob) for (blob,) in corpus.store.db.execute("SELECT data FROM passages UNION ALL SELECT data FROM kpis")]
 
 
-def _feature_pos(text: str) -> list[tuple[int, str, str]]:
+def _feature_pos(oracle: Any, text: str) -> list[tuple[int, str, str]]:
     """(context id, pos1, pos2) of each word of the dictionary, from MeCab's own feature strings
     (which %f writes empty where the dictionary has *)."""
-    tok = tokenizer()
-    oracle = tok._new_tagger(r"%phl\t%f[0]\t%f[1]\n", r"\n")
     lines = oracle.parse(text).split("\n")[:-1]
     return [(int(ident), pos1, pos2 or "*") for ident, pos1, pos2 in (line.split("\t") for line in lines if line)]
 
@@ -223,8 +222,10 @@ def _feature_pos(text: str) -> list[tuple[int, str, str]]:
 def test_a_context_id_stands_for_the_pos_of_its_words(corpus_texts: list[str]) -> None:
     """The word loop reads a word's POS from its left context id (left-id.def): on every corpus
     text, each word's id gives what its feature string says."""
-    kinds = tokenizer()._kinds
-    pairs = {(ident, pos1, pos2) for text in corpus_texts for ident, pos1, pos2 in _feature_pos(text)}
+    tok = tokenizer()
+    oracle = tok._new_tagger(r"%phl\t%f[0]\t%f[1]\n", r"\n")  # unknown words: no line
+    pairs = {triple for text in corpus_texts for triple in _feature_pos(oracle, text)}
+    kinds = tok._kinds
     assert len(pairs) > 300
     assert [p for p in pairs if kinds[p[0]] != _pos_kind(p[1], p[2])] == []
 
