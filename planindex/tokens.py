@@ -13,8 +13,6 @@ a planner keeps apart. Verbs and adjectives use their written base form (進め�
 
 from __future__ import annotations
 
-import itertools
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -122,42 +120,39 @@ def bigrams(normalized: str) -> list[str]:
     return [chars[i] + chars[i + 1] for i in range(len(chars) - 1)]
 
 
-# MeCab formats each word as one line in C: its byte offsets in the text, its left context id and
-# its surface. UniDic's context id stands for the word's POS (left-id.def spells it; the rewrite rules
-# copy the POS into it), so the POS is read from a table instead of from the feature string, which
-# MeCab would split into 26 fields for every word: a third of the tagging time. An unknown word's id
-# may stand for another POS than its own (々 as a noun's id, with 記号 as its POS): its POS is
-# written instead, after a "u", from its six-field feature string. The id and the surface are one
-# field, the key of a memo of what the word becomes, so that most words cost one dictionary lookup.
-# Offsets come from MeCab rather than from searching the text for each surface.
-NODE_FORMAT = r"%ps\t%pe\t%phl\t%m\n"
-UNKNOWN_FORMAT = r"%ps\t%pe\tu%f[0],%f[1]\t%m\n"
+# MeCab formats each word as one line in C: its left context id and its surface with the whitespace
+# before it (%M). UniDic's context id stands for the word's POS (left-id.def spells it; the rewrite
+# rules copy the POS into it), so the POS is read from a table instead of from the feature string,
+# which MeCab would split into 26 fields for every word: a third of the tagging time. An unknown
+# word's id may stand for another POS than its own (々 as a noun's id, with 記号 as its POS): its POS
+# is written instead, after a "u", from its six-field feature string. The line is the key of a memo
+# of what the word becomes, so that a text's words are one split of MeCab's output and one dictionary
+# lookup per word, both in C. The whitespace a surface carries says whether the word touches the
+# one before it (compounds and split alphanumerics join only touching words), and the surfaces laid
+# end to end are the text, which gives the offsets: MeCab's byte offsets would make every key unique.
+NODE_FORMAT = r"%phl\t%M\n"
+UNKNOWN_FORMAT = r"u%f[0],%f[1]\t%M\n"
 # The written base form of a verb or adjective (進めた → 進める) is not in its id: the first time a
-# (id, surface) is met, the text is tagged again with the base form, which is then remembered. The
-# id holds the conjugation type and form, so the pair gives one base form; a pair that ever gave two
-# is tagged again with the base form every time. fugashi strips the output, which would eat a last
-# field left empty: the EOS line protects it.
-BASE_FORMAT = r"%ps\t%pe\t%phl\t%m\t%f[10]\n"
-UNKNOWN_BASE_FORMAT = r"%ps\t%pe\tu%f[0],%f[1]\t%m\t\n"
+# word is met, the text is tagged again with the base form, which is then remembered. The id holds
+# the conjugation type and form, so a key gives one base form; a key that ever gave two is tagged
+# again with the base form every time. fugashi strips the output, which would eat a last field left
+# empty: the EOS line protects it.
+BASE_FORMAT = r"%phl\t%M\t%f[10]\n"
+UNKNOWN_BASE_FORMAT = r"u%f[0],%f[1]\t%M\t\n"
 EOS = "EOS"
-_LINE = re.compile(r"^([0-9]+)\t([0-9]+)\t((?:[0-9]+|u[^\t\n]*)\t[^\n]*)$", re.MULTILINE)
-_BASE_LINE = re.compile(r"^([0-9]+)\t([0-9]+)\t((?:[0-9]+|u[^\t\n]*)\t[^\t\n]*)\t([^\n]*)$", re.MULTILINE)
+# MeCab skips these as spaces; as one they cannot break the output's lines and fields. A NUL would end
+# MeCab's C string early.
+_AS_SPACE = str.maketrans("\x00\t\n\v", "    ")
 
 # What the POS of a context id makes of a word
 _DROPPED, _INFLECTED, _NOUN, _OTHER = range(4)
 
 # A kept word: (term, noun, whether it starts with an ASCII letter or digit, whether its term ends
-# with one, surface). None: a word that is not indexed.
-_Entry = tuple[str, bool, bool, bool, str] | None
-_UNSEEN = object()  # a memo miss
+# with one, surface without whitespace, whether whitespace comes before it). None: a word that is
+# not indexed.
+_Kept = tuple[str, bool, bool, bool, str, bool]
+_Entry = _Kept | None
 MEMO_LIMIT = 1 << 17  # words remembered (about 40 MB, at 310 bytes each); then forgotten at once, to be met again
-_AMBIGUOUS = object()  # an (id, surface) that gave two base forms
-
-# (term, start, end, noun, span, ends alphanumeric): the tuple form of Token, cheaper to build by the
-# million. start and end are MeCab's byte offsets as it wrote them: the word loop only asks whether
-# two words touch, which string equality answers without a conversion per word. span is the text
-# from start to end.
-_Word = tuple[str, str, str, bool, str, bool]
 
 
 def _pos_kind(pos1: str, pos2: str) -> int:
@@ -173,15 +168,24 @@ def _pos_kinds(left_ids: Path) -> list[int]:
     return [_pos_kind(*line.split(" ", 1)[1].split(",")[:2]) for line in left_ids.read_text(encoding="utf-8").splitlines()]
 
 
-def _entry(kind: int, surface: str, base: str) -> _Entry:
-    """What a word of this POS kind, surface and base form is indexed as (base is "" for an
-    unknown word). Verbs and adjectives by their base form, everything else as written."""
+def _entry(kind: int, spaced: str, base: str) -> _Entry:
+    """What a word of this POS kind, surface (with the whitespace before it) and base form is indexed
+    as (base is "" for an unknown word). Verbs and adjectives by their base form, everything else as
+    written."""
+    surface = spaced.lstrip(" ")
     if kind == _DROPPED or not surface or all(map(_is_symbol, surface)):
         return None
     term = (base or surface) if kind == _INFLECTED else surface
     if term in STOPWORDS:
         return None
-    return term, kind == _NOUN, _leads_alphanumeric(term), _ends_alphanumeric(term), surface
+    return term, kind == _NOUN, _leads_alphanumeric(term), _ends_alphanumeric(term), surface, surface != spaced
+
+
+def _joined(before: _Kept, after: _Kept) -> _Kept:
+    """The one word that two touching words make when the first ends with an ASCII letter or digit
+    and the second starts with one: UniDic splits 'covid19' or '2-561' into pieces."""
+    span = before[4] + after[4]
+    return span, True, before[2], _ends_alphanumeric(span), span, before[5]
 
 
 class Tokenizer:
@@ -192,7 +196,8 @@ class Tokenizer:
         self._tagger = self._new_tagger(NODE_FORMAT, UNKNOWN_FORMAT)
         self._base_tagger: Any = None  # made on the first verb or adjective met
         self._kinds = _pos_kinds(Path(self._dicdir) / "left-id.def")
-        self._memo: dict[str, _Entry | object] = {}
+        self._memo: dict[str, _Entry] = {}
+        self._ambiguous: set[str] = set()  # keys that gave two base forms: never in the memo
 
     def _new_tagger(self, node_format: str, unknown_format: str) -> Any:
         import fugashi  # imported here so that `planindex --help` never loads MeCab
@@ -205,88 +210,119 @@ class Tokenizer:
     def version() -> str:
         return f"fugashi-{metadata.version('fugashi')}+unidic-lite-{metadata.version('unidic-lite')}+norm-{NORMALIZATION_VERSION}"
 
-    def _kind(self, ident: str) -> int:
+    def _kind(self, key: str) -> int:
+        ident = key[: key.index("\t")]
         if ident[0] != "u":
             return self._kinds[int(ident)]
         kind = _pos_kind(*ident[1:].split(",", 1))
         return _OTHER if kind == _INFLECTED else kind  # an unknown word has no base form: as written
 
-    def _parse(self, tagger: Any, text: str) -> str:
-        if "\x00" in text:  # MeCab reads a C string: a NUL would end the text early (a byte for a byte)
-            text = text.replace("\x00", " ")
-        return tagger.parse(text)
+    def _lines(self, tagger: Any, text: str) -> list[str]:
+        """MeCab's output for the text, a line per word."""
+        if "\x00" in text or "\t" in text or "\n" in text or "\v" in text:
+            text = text.translate(_AS_SPACE)
+        return tagger.parse(text).split("\n")[:-1]  # the last line is EOS
 
-    def _entries(self, normalized: str) -> list[tuple[str, str, tuple[str, bool, bool, bool, str]]]:
-        """(start, end, entry) of each kept word, from the memo; tagged again with base forms when
-        a verb or adjective is not in it."""
+    def _entries(self, text: str) -> tuple[list[str], list[_Entry]]:
+        """MeCab's line and the memo's entry for each word of the text; tagged again with base forms
+        when a verb or adjective is not in the memo."""
+        keys = self._lines(self._tagger, text)
+        try:
+            return keys, list(map(self._memo.__getitem__, keys))
+        except KeyError:
+            pass
         if len(self._memo) > MEMO_LIMIT:
             self._memo.clear()
-        memo, kept = self._memo, []
-        for start, end, key in _LINE.findall(self._parse(self._tagger, normalized)):
-            entry = memo.get(key, _UNSEEN)
-            if entry is _UNSEEN:
-                ident, surface = key.split("\t", 1)
-                kind = self._kind(ident)
-                if kind == _INFLECTED:
-                    return self._entries_with_bases(normalized)
-                entry = memo[key] = _entry(kind, surface, "")
-            elif entry is _AMBIGUOUS:
-                return self._entries_with_bases(normalized)
-            if entry is not None:
-                kept.append((start, end, entry))
-        return kept  # type: ignore[return-value]  # the memo's two markers never reach the list
+            self._ambiguous.clear()
+        memo, entries = self._memo, []
+        for key in keys:
+            if key not in memo:
+                kind = self._kind(key)
+                if kind == _INFLECTED or key in self._ambiguous:
+                    return keys, self._entries_with_bases(text)
+                memo[key] = _entry(kind, key[key.index("\t") + 1 :], "")
+            entries.append(memo[key])
+        return keys, entries
 
-    def _entries_with_bases(self, normalized: str) -> list[tuple[str, str, tuple[str, bool, bool, bool, str]]]:
+    def _entries_with_bases(self, text: str) -> list[_Entry]:
         if self._base_tagger is None:
             self._base_tagger = self._new_tagger(BASE_FORMAT, UNKNOWN_BASE_FORMAT)
-        kept = []
-        for start, end, key, base in _BASE_LINE.findall(self._parse(self._base_tagger, normalized)):
-            ident, surface = key.split("\t", 1)
-            entry = _entry(self._kind(ident), surface, base)
-            if self._memo.setdefault(key, entry) != entry:
-                self._memo[key] = _AMBIGUOUS
-            if entry is not None:
-                kept.append((start, end, entry))
-        return kept
-
-    def _words(self, normalized: str) -> list[_Word]:
-        out: list[_Word] = []
-        for start, end, (term, noun, leads, ends, surface) in self._entries(normalized):
-            # UniDic splits 'covid19' or '2-561' into pieces; touching ASCII letters and digits stay one word
-            if leads and out and out[-1][5] and out[-1][2] == start:
-                prev = out.pop()
-                span = prev[4] + surface
-                out.append((span, prev[1], end, True, span, _ends_alphanumeric(span)))
-            else:
-                out.append((term, start, end, noun, surface, ends))
-        return out
+        entries = []
+        for line in self._lines(self._base_tagger, text):
+            key, base = line.rsplit("\t", 1)
+            entry = _entry(self._kind(key), key[key.index("\t") + 1 :], base)
+            if key not in self._ambiguous and self._memo.setdefault(key, entry) != entry:
+                del self._memo[key]
+                self._ambiguous.add(key)
+            entries.append(entry)
+        return entries
 
     def tokens(self, normalized: str) -> list[Token]:
         """Content-word tokens of an already normalized text, with their offsets."""
-        chars = _char_offsets(normalized)
-        return [Token(term, chars[int(start)], chars[int(end)], noun) for term, start, end, noun, _, _ in self._words(normalized)]
+        keys, entries = self._entries(normalized)
+        out: list[Token] = []
+        before: _Entry = None  # the word before, when it is kept
+        end = 0
+        for key, entry in zip(keys, entries):
+            end += len(key) - key.index("\t") - 1  # the surface and the whitespace before it
+            if entry is not None:
+                start = end - len(entry[4])
+                if not entry[5] and entry[2] and before is not None and before[3]:
+                    entry = _joined(before, entry)
+                    start = out.pop().start
+                out.append(Token(entry[0], start, end, entry[1]))
+            before = entry
+        return out
 
     def surfaces(self, text: str) -> list[str]:
         """Every MeCab surface form of the text, nothing normalized or dropped: the tokens a new
         user feeds rank-bm25 first, kept here as the evaluation's baseline."""
-        return [line.split("\t", 3)[3] for line in self._parse(self._tagger, text).split("\n")[:-1]]
+        return [line[line.index("\t") + 1 :].lstrip(" ") for line in self._lines(self._tagger, text)]
 
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
         """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
-        inside it, so that a query naming part of a compound still meets it."""
-        words = self._words(normalized)
-        terms = [word[0] for word in words]
-        run: list[_Word] = []
-        for word in [*words, None]:
-            if word is not None and word[3] and (not run or run[-1][2] == word[1]):
-                run.append(word)
+        inside it, so that a query naming part of a compound still meets it. One pass over the
+        words, the hottest loop of an ingest."""
+        terms: list[str] = []
+        compounds: list[str] = []
+        run: list[str] = []  # the terms of the touching nouns up to this word
+        before: _Entry = None  # the word before, when it is kept and touches this one
+        for entry in self._entries(normalized)[1]:
+            if entry is None or entry[5]:  # a dropped word or whitespace: nothing joins across it
+                if len(run) > 1:
+                    _compound(run, compounds, pairs)
+                run = []
+                before = None
+                if entry is None:
+                    continue
+            if entry[2] and before is not None and before[3]:
+                before = _joined(before, entry)
+                terms[-1] = before[0]
+                if run:
+                    run[-1] = before[0]
+                else:
+                    run.append(before[0])
                 continue
-            if len(run) >= 2 and pairs:  # pairs inside a long run too: 12号線 in 都市高速鉄道12号線延伸促進協議会
-                terms.extend(a[0] + b[0] for a, b in itertools.pairwise(run))
-            if 2 <= len(run) <= MAX_COMPOUND and (len(run) > 2 or not pairs):
-                terms.append("".join(w[0] for w in run))
-            run = [word] if word is not None and word[3] else []
-        return terms
+            terms.append(entry[0])
+            if entry[1]:
+                run.append(entry[0])
+            elif run:
+                if len(run) > 1:
+                    _compound(run, compounds, pairs)
+                run = []
+            before = entry
+        if len(run) > 1:
+            _compound(run, compounds, pairs)
+        return terms + compounds
+
+
+def _compound(run: list[str], compounds: list[str], pairs: bool) -> None:
+    """The terms a run of touching nouns adds: each adjacent pair (with pairs: 12号線 in
+    都市高速鉄道12号線延伸促進協議会) and the whole, unless it is too long to be one name."""
+    if pairs:
+        compounds.extend(map(str.__add__, run, run[1:]))
+    if len(run) <= MAX_COMPOUND and (len(run) > 2 or not pairs):
+        compounds.append("".join(run))
 
 
 def _shell(mecab_format: str) -> str:
@@ -299,11 +335,6 @@ def _leads_alphanumeric(term: str) -> bool:
 
 def _ends_alphanumeric(term: str) -> bool:
     return term.isascii() and term[-1:].isalnum()
-
-
-def _char_offsets(text: str) -> dict[int, int]:
-    """UTF-8 byte offset → character offset, at every character boundary of the text."""
-    return {byte: char for char, byte in enumerate(itertools.accumulate((len(ch.encode()) for ch in text), initial=0))}
 
 
 @cache
