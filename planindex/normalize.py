@@ -93,12 +93,15 @@ _CONTROLS = re.compile(
 _NFKC_UNSTABLE = re.compile(f"[^{_NFKC_STABLE}]+")
 _UPPER = re.compile("[A-Z]+")
 _DASH_RUN = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE + _LONG) + "]+")
+# What makes _DASH_RUN change a text: a run of ー alone stays, unless it is one ー between digits. Most
+# texts have only such runs (katakana words), and a search for this skips their calls to _dash.
+_DASH_CHANGE = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE) + "]|[0-9]" + _LONG + "[0-9]")
 _DIGIT_COMMA = re.compile(",(?<=[0-9],)(?=[0-9]{3}(?![0-9]))")
 _WHITESPACE = re.compile(r"\s+")
 _EDGE_SPACE = re.compile("^ | $")  # after _WHITESPACE: the spaces " ".join(text.split()) drops
 # A space with Japanese on one side and Japanese or a digit or Latin letter on the other is a
 # PDF's typographic spacing (都市高速鉄道 12 号線, DX 化, 小学 5 年生), not a word boundary.
-_JAPANESE_SPACE = re.compile(f" (?=[{_KANJI}{_KANA}])(?<=[{_KANJI}{_KANA}0-9A-Za-z] )|(?<=[{_KANJI}{_KANA}]) (?=[0-9A-Za-z])")
+_JAPANESE_SPACE = re.compile(f" (?:(?=[{_KANJI}{_KANA}])(?<=[{_KANJI}{_KANA}0-9A-Za-z] )|(?<=[{_KANJI}{_KANA}] )(?=[0-9A-Za-z]))")
 _KE_PARTICLE = re.compile(f"[{_KE}](?<=[{_KANJI}0-9][{_KE}])(?=[{_KANJI}])")
 # NFKC composes a kana with a following (semi-)voiced mark: no dictionary replacement may end before one.
 _DICTIONARY_GUARD = "(?![\u3099\u309a])"
@@ -208,7 +211,9 @@ def normalize(text: str) -> str:
     lowered = _UPPER.sub(_lower, text)
     if lowered != text:
         lowered = _nfkc(lowered)
-    text = _DIGIT_COMMA.sub("", _DASH_RUN.sub(_dash, lowered))
+    if _DASH_CHANGE.search(lowered):
+        lowered = _DASH_RUN.sub(_dash, lowered)
+    text = _DIGIT_COMMA.sub("", lowered)
     text = _JAPANESE_SPACE.sub("", " ".join(text.split()))  # str.split() splits on the whitespace that \s matches
     dictionary = _dictionary()
     while (replaced := dictionary.pattern.sub(dictionary.replace, text)) != text:
