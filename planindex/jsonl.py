@@ -29,7 +29,9 @@ from planindex.records import KINDS, Document, Extraction, Passage
 OPTIONAL_TEXT = ("title", "city", "kind", "item")
 
 
-def _check(obj: Any, number: int, path: Path) -> dict[str, Any]:
+def _check(obj: Any, number: int, path: Path, escaped: bool) -> dict[str, Any]:
+    """The object of a line, validated; `escaped` says whether the line has \\u escapes, without
+    which no string in it can hold a lone surrogate (the file was decoded from UTF-8, which has none)."""
     def bad(problem: str) -> BadJsonl:
         return BadJsonl(path, f"line {number}: {problem}")
 
@@ -49,7 +51,7 @@ def _check(obj: Any, number: int, path: Path) -> dict[str, Any]:
     section = obj.get("section")
     if section is not None and not (isinstance(section, str) or (isinstance(section, list) and all(isinstance(s, str) for s in section))):
         raise bad('"section" must be a string or a list of strings')
-    for key in ("id", "text", *OPTIONAL_TEXT, "section"):
+    for key in ("id", "text", *OPTIONAL_TEXT, "section") if escaped else ():
         if not _valid_unicode(obj.get(key)):
             raise bad(f'"{key}" holds a lone surrogate escape such as \\ud800: not valid Unicode text')
     return obj
@@ -79,17 +81,18 @@ def read_jsonl(path: Path) -> list[Extraction]:
             lines = list(handle)
         except UnicodeDecodeError as exc:
             raise BadJsonl(path, f"not UTF-8 text ({exc.reason})") from exc
+    stem = path.stem
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            obj = _check(json.loads(line), number, path)
+            obj = _check(json.loads(line), number, path, "\\u" in line)
         except json.JSONDecodeError as exc:
             raise BadJsonl(path, f"line {number}: invalid JSON ({exc.msg})") from exc
         if obj["id"] in seen:
             raise BadJsonl(path, f"line {number}: id {obj['id']!r} appears twice")
         seen.add(obj["id"])
-        groups.setdefault((obj.get("title") or path.stem, obj.get("city"), obj.get("year")), []).append(obj)
+        groups.setdefault((obj.get("title") or stem, obj.get("city"), obj.get("year")), []).append(obj)
     if not groups:
         raise BadJsonl(path, "no passages in the file")
     extractions = []
