@@ -251,14 +251,11 @@ def holding_all(term_ids: list[int], postings: Postings, counts: np.ndarray | No
     """Ascending positions of the passages that hold every one of the terms. `counts`, a float32
     vector of one value per passage, is where they are counted when given (its content is
     replaced): a fresh one is a page fault per 4 KiB."""
-    df = {t: end - start for t in term_ids for start, end in [postings.span(t)]}
-    terms = sorted(term_ids, key=df.__getitem__)
+    terms = sorted(term_ids, key=lambda t: _df(postings, t))
     if not terms:
         return np.zeros(0, np.int32)
     found, rest = postings.positions(terms[0]), terms[1:]
-    # A binary search costs about twelve times a counted posting (measured at 1M passages): the
-    # shortest list is probed in the others when it is short, else every posting is counted.
-    if len(found) * len(rest) * 12 < sum(df[t] for t in rest):
+    if probing(terms, postings):
         for term in rest:
             found = found[postings.find(term, found) >= 0]
         return found
@@ -267,6 +264,29 @@ def holding_all(term_ids: list[int], postings: Postings, counts: np.ndarray | No
         for base, start, end in postings.blocks(term):
             np.add.at(counts[base : base + BLOCK], postings.indices[start:end], np.float32(1))
     return np.flatnonzero(counts == len(terms)).astype(np.int32)
+
+
+def _df(postings: Postings, term: int) -> int:
+    start, end = postings.span(term)
+    return end - start
+
+
+def probing(term_ids: list[int], postings: Postings) -> bool:
+    """Whether holding_all finds the passages holding every term by probing the shortest list in
+    the others: a binary search costs about twelve times a counted posting (measured at 1M
+    passages), so it does when that list is short; else it counts every posting."""
+    df = sorted(_df(postings, t) for t in term_ids)
+    return bool(df) and df[0] * (len(df) - 1) * 12 < sum(df[1:])
+
+
+def scaled_sum(term_ids: list[int], presence: Presence, scale: float) -> np.float32:
+    """What score() adds up for a passage holding every one of the terms, with the same float32
+    additions in the same order: score() gives exactly this sum there and, the weights being
+    positive and far above a float32 step of the sum, less everywhere else."""
+    total = np.float32(0)
+    for term in term_ids:
+        total = np.float32(total + presence.idf[term] * np.float32(scale))
+    return total
 
 
 def among(positions: np.ndarray, ascending: np.ndarray) -> np.ndarray:

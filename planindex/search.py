@@ -102,13 +102,22 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     # One bigram (支援, 空き): the passages holding it are those it gives a partial score, so both
     # its weights go in one pass over its postings.
     alone = substring and len(partial_ids) == 1 and not other_ids
-    bm25.score(partial_ids, grams.postings, grams.weights, scores, scale=PARTIAL_GRAM_WEIGHT + (weight if alone else 0.0))
-    if not substring or alone:
-        return scores
+    gram_ids = partial_ids + other_ids
+    if not substring or alone or other_ids or bm25.probing(gram_ids, grams.postings):
+        bm25.score(partial_ids, grams.postings, grams.weights, scores, scale=PARTIAL_GRAM_WEIGHT + (weight if alone else 0.0))
+        if not substring or alone:
+            return scores
+        holders = bm25.holding_all(gram_ids, grams.postings, collection.scratch("holding"))
+    else:
+        # Every bigram of the term is a partial one, and counting its holders would walk the postings
+        # just scored again: summed apart, their partial evidence reaches its whole exactly where all are.
+        partial = bm25.zeroed(collection.scratch("partial"), len(scores))
+        bm25.score(partial_ids, grams.postings, grams.weights, partial, scale=PARTIAL_GRAM_WEIGHT)
+        holders = np.flatnonzero(partial == bm25.scaled_sum(partial_ids, grams.weights, PARTIAL_GRAM_WEIGHT))
+        scores += partial
     # A bigram weighs its idf wherever it is (bm25.Presence): in the passages holding every bigram of
     # the term, the substring evidence is the same sum, added at those positions alone.
-    holders = bm25.holding_all(partial_ids + other_ids, grams.postings, collection.scratch("holding"))
-    scores[holders] += np.float32(weight * grams.weights.idf[partial_ids + other_ids].sum(dtype=np.float32))
+    scores[holders] += np.float32(weight * grams.weights.idf[gram_ids].sum(dtype=np.float32))
     return scores
 
 

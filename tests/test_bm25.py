@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
 from planindex import bm25
@@ -278,5 +280,27 @@ def test_postings_across_blocks_of_passages() -> None:
         assert np.allclose(bm25.score(terms, postings, presence, scale=0.3), 0.3 * expected, rtol=1e-6)
         # what search adds as substring evidence: in the passages holding every term, one sum
         assert np.allclose(bm25.score(terms, postings, presence)[holders], idf[terms].sum(dtype=np.float32), rtol=1e-6)
+        # and the holders are where the scaled presence scores reach their whole sum, not below
+        partial = bm25.score(terms, postings, presence, scale=0.3)
+        assert np.array_equal(np.flatnonzero(partial == bm25.scaled_sum(terms, presence, 0.3)), holders)
+        assert bm25.probing(terms, postings) == (9 in terms)
     probes = np.unique(rng.integers(0, n, 500))
     assert np.array_equal(postings.find(9, probes) >= 0, held[probes, 9])
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(st.integers(1, 300), st.integers(2, 6), st.floats(0.02, 0.98), st.integers(0, 2**32 - 1))
+def test_the_passages_whose_scaled_presence_reaches_its_sum_hold_every_term(n: int, n_terms: int, density: float, seed: int) -> None:
+    """search finds the holders of all of a term's bigrams from their summed partial evidence:
+    the same passages as holding_all, however many share a df (and so an idf) or hold all but one."""
+    rng = np.random.default_rng(seed)
+    held = rng.random((n, n_terms + 1)) < density
+    held[:, 0] = False
+    rows = [(np.flatnonzero(row), np.ones(int(row.sum()), np.int64)) for row in held]
+    postings, _ = built(rows, n_terms + 1)
+    presence = bm25.presence(postings)
+    terms = [t for t in range(1, n_terms + 1) if held[:, t].any()]
+    assume(terms)  # search sums the bigrams of a term that has some
+    partial = bm25.score(terms, postings, presence, scale=0.3)
+    found = np.flatnonzero(partial == bm25.scaled_sum(terms, presence, 0.3))
+    assert np.array_equal(found, bm25.holding_all(terms, postings))
