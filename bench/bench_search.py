@@ -19,6 +19,7 @@ Usage: python bench/bench_search.py [--sizes 100k,1m] [--repeats 5] [--only inge
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -312,6 +313,11 @@ def worker_paired(size: str, repeats: int) -> dict[str, Any]:
     queries = _sample([q for q in read_json(DATA / f"queries-{size}.json") if q["word_ids"]], size)
     engine = BM25Okapi((t.tolist() for t in stored_tokens(index_folder(size))), k1=bm25.K1, b=bm25.B)
     index = Index.open(index_folder(size))
+    # rank-bm25 keeps a dict per passage: left to the collector, its first full collections fell in
+    # whichever pass came next (planindex's first timed pass at 2.0 ms against 1.2-1.26 in the three
+    # after it, in a run at 123657b). Both engines are built; their objects live to the end.
+    gc.collect()
+    gc.freeze()
     runs = {
         "planindex": lambda q: search(index, q["text"], TOP),
         "rank_bm25": lambda q: topk(np.asarray(engine.get_scores(q["word_ids"]), np.float32)),

@@ -261,17 +261,18 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
         if not touched_cities:
             return events
         vocab = store.vocabulary()
-        position = 0
+        # An iterator: a slice per part copies every slot still ahead of it, which grows with the
+        # square of the slots (a fifth of the writer's time at 1M passages, in 2,000 parts).
+        pending = iter(slots)
         for part in parts:
             # Words of every text get ids, a refused input's included: an unused word costs one row.
             packed = _packed(store, part, vocab)
             rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes]]] = {"passages": [], "kpis": []}
-            for slot, norm, words in zip(slots[position:], part.norms, packed):
+            for slot, norm, words in zip(itertools.islice(pending, len(part.norms)), part.norms, packed):
                 if slot is not None:
                     table, doc_id, record = slot
                     kind = record.kind if isinstance(record, Passage) else "KPI"
                     rows[table].append((record.id, doc_id, kind, record.to_json(), norm, words))
-            position += len(part.norms)
             for table, table_rows in rows.items():
                 store.put_records(table, table_rows)
         # a new report can link to an old plan of the same city: every touched city is relinked whole
