@@ -3,6 +3,7 @@ ids kept, every bad line named by its number, optional fields honoured by the fi
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -114,6 +115,17 @@ def test_a_bad_line_is_named_by_its_number(tmp_path: Path, line: str, problem: s
         read_jsonl(path)
     assert raised.value.path == str(path)
     assert raised.value.problem.startswith("line 4: ") and problem in raised.value.problem
+    assert gc.isenabled()  # the collector, paused while the file is read, runs again after a refusal too
+
+
+def test_reading_leaves_the_collector_as_the_caller_had_it(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.jsonl", PASSAGES)
+    assert read_jsonl(path) and gc.isenabled()
+    gc.disable()
+    try:
+        assert read_jsonl(path) and not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_bad_file_through_the_cli_is_one_line_and_indexes_nothing_of_it(tmp_path: Path) -> None:
