@@ -313,9 +313,9 @@ def worker_paired(size: str, repeats: int) -> dict[str, Any]:
     queries = _sample([q for q in read_json(DATA / f"queries-{size}.json") if q["word_ids"]], size)
     engine = BM25Okapi((t.tolist() for t in stored_tokens(index_folder(size))), k1=bm25.K1, b=bm25.B)
     index = Index.open(index_folder(size))
-    # rank-bm25 keeps a dict per passage: left to the collector, its first full collections fell in
-    # whichever pass came next (planindex's first timed pass at 2.0 ms against 1.2-1.26 in the three
-    # after it, in a run at 123657b). Both engines are built; their objects live to the end.
+    # Both engines are built and their objects live to the end: frozen, so that no pass of either
+    # pays for a collection walking the other's (rank-bm25 keeps a dict per passage). A slow round
+    # seen before this (2.0 ms against 1.2-1.26) stayed after it: that one is the VM's.
     gc.collect()
     gc.freeze()
     runs = {

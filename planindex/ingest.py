@@ -261,8 +261,8 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
         if not touched_cities:
             return events
         vocab = store.vocabulary()
-        # An iterator: a slice per part copies every slot still ahead of it, which grows with the
-        # square of the slots (a fifth of the writer's time at 1M passages, in 2,000 parts).
+        # An iterator: a slice per part would copy every slot still ahead of it, work that grows with
+        # the square of the slots (2,000 parts at 1M passages).
         pending = iter(slots)
         for part in parts:
             # Words of every text get ids, a refused input's included: an unused word costs one row.

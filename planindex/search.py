@@ -102,11 +102,12 @@ def term_scores(index: Index, collection: Collection, term: Term, out: np.ndarra
     # One bigram (支援, 空き): the passages holding it are those it gives a partial score, so both
     # its weights go in one pass over its postings.
     alone = substring and len(partial_ids) == 1 and not other_ids
-    gram_ids = partial_ids + other_ids
-    if not substring or alone or other_ids or bm25.probing(gram_ids, grams.postings):
+    if not substring or alone:
         bm25.score(partial_ids, grams.postings, grams.weights, scores, scale=PARTIAL_GRAM_WEIGHT + (weight if alone else 0.0))
-        if not substring or alone:
-            return scores
+        return scores
+    gram_ids = partial_ids + other_ids
+    if other_ids or bm25.probing(gram_ids, grams.postings):
+        bm25.score(partial_ids, grams.postings, grams.weights, scores, scale=PARTIAL_GRAM_WEIGHT)
         holders = bm25.holding_all(gram_ids, grams.postings, collection.scratch("holding"))
     else:
         # Every bigram of the term is a partial one, and counting its holders would walk the postings
