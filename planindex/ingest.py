@@ -7,6 +7,7 @@ text is their source when the arrays are built (index.py)."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import itertools
 import multiprocessing
@@ -14,7 +15,7 @@ import os
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,28 +149,63 @@ def _word_terms(words: list[list[str]]) -> Terms:
     return Terms(list(local), (pairs % width).astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
 
 
-def analyze(texts: list[str], on_progress: ProgressCallback | None = None) -> Iterator[Analysis]:
-    """analyze_chunk over every text, in worker processes when there are many: the analyses of
-    consecutive runs of texts, in order, each as soon as it is ready, so that the caller writes one
-    while the workers tokenize the next.
+class Analyzer:
+    """analyze_chunk over texts as they are read: run after run of CHUNK texts in worker processes
+    once there are enough of them, so that the workers tokenize while the rest of the inputs is
+    read, then (parts) the analyses in order, each as soon as it is ready, so that the caller writes
+    one while the workers tokenize the next. A context manager: the workers end with it.
 
     On Linux the workers are forked: they start in a fraction of a second and, unlike spawned
     ones, do not import the caller's main module again, so that a script calling ingest() needs
     no `if __name__ == "__main__"` guard. They only tokenize: neither the open database nor the
     progress bar's thread is touched in them. Elsewhere fork is unsafe or absent, so they are
     spawned (and the usual guard applies)."""
-    workers = min(os.cpu_count() or 1, -(-len(texts) // CHUNK))
-    if len(texts) < PARALLEL_FROM or workers < 2:
-        yield analyze_chunk(texts)
-        return
-    chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    done = 0
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for part in pool.map(analyze_chunk, chunks):
+
+    def __init__(self, on_progress: ProgressCallback | None = None) -> None:
+        self.texts = 0
+        self._waiting: list[str] = []  # texts not yet sent
+        self._sent: list[Future[Analysis]] = []
+        self._pool: ProcessPoolExecutor | None = None
+        self._on_progress = on_progress
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+    def add(self, text: str) -> None:
+        self.texts += 1
+        self._waiting.append(text)
+        if len(self._waiting) < CHUNK or (self._pool is None and len(self._waiting) < PARALLEL_FROM):
+            return
+        if self._pool is None:
+            if (os.cpu_count() or 1) < 2:
+                return
+            context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+            # gc.enable: a worker forked while a JSONL file is read would inherit its paused collector
+            self._pool = ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=gc.enable)
+        self._send()
+
+    def _send(self) -> None:
+        assert self._pool is not None
+        for start in range(0, len(self._waiting), CHUNK):
+            self._sent.append(self._pool.submit(analyze_chunk, self._waiting[start : start + CHUNK]))
+        self._waiting = []
+
+    def parts(self) -> Iterator[Analysis]:
+        if self._pool is None:
+            if self._waiting:
+                yield analyze_chunk(self._waiting)
+            return
+        self._send()
+        done = 0
+        for future in self._sent:
+            part = future.result()
             done += len(part.norms)
-            if on_progress:
-                on_progress(f"analyzing {len(texts)} texts", done, len(texts))
+            if self._on_progress:
+                self._on_progress(f"analyzing {self.texts} texts", done, self.texts)
             yield part
 
 
@@ -182,38 +218,64 @@ def _packed(store: Store, part: Analysis, vocab: dict[str, int]) -> list[bytes]:
     return packed
 
 
-@dataclass(frozen=True, slots=True)
+# Where a text's analysis goes: its table, its document and its record; None for a refused input.
+_Slot = tuple[str, str, Passage | Kpi] | None
+
+
+@dataclass(slots=True)
 class _Input:
-    """One file to write: its texts are analysed in the batch's list, one after another."""
+    """One file to write: its extractions (none when it was refused while being read) and the slot of
+    each of its texts sent to the analyzer, in the order they were sent."""
 
     path: Path
-    extractions: list[Extraction]
+    extractions: list[Extraction] = field(default_factory=list)
+    slots: list[_Slot] = field(default_factory=list)
 
-    @property
-    def records(self) -> int:
-        return sum(len(e.passages) + len(e.kpis) for e in self.extractions)
+    def send(self, analyzer: Analyzer, passage: Passage) -> None:
+        analyzer.add(passage_text(passage))
+        self.slots.append(("passages", passage.doc_id, passage))
 
-    @staticmethod
-    def texts(extractions: list[Extraction]) -> list[str]:
-        """In the order _write reads them: per document, its passages then its KPIs."""
-        return [text for e in extractions for text in itertools.chain(map(passage_text, e.passages), map(kpi_text, e.kpis))]
+    def send_all(self, analyzer: Analyzer) -> None:
+        """Per document, its passages then its KPIs."""
+        for extraction in self.extractions:
+            for passage in extraction.passages:
+                self.send(analyzer, passage)
+            for kpi in extraction.kpis:
+                analyzer.add(kpi_text(kpi))
+                self.slots.append(("kpis", kpi.doc_id, kpi))
 
 
-def _read(path: Path, indexed: set[str], overrides: dict[str, object], on_progress: ProgressCallback | None) -> list[Extraction] | None:
-    """The extractions of one input, or None when it is indexed already, unchanged. Documents
-    record the absolute path, so that a changed file is found again from any working folder."""
-    absolute = path.resolve()
-    if path.suffix.lower() == ".jsonl":
-        extractions = read_jsonl(absolute)
-        return None if all(e.document.id in indexed for e in extractions) else extractions
-    if sha256_of(absolute)[:16] in indexed:
-        return None
+def _read(
+    item: _Input,
+    analyzer: Analyzer,
+    indexed: set[str],
+    digests: set[str],
+    overrides: dict[str, object],
+    on_progress: ProgressCallback | None,
+) -> bool:
+    """Read one input into item and send its texts to the analyzer; False when it is indexed
+    already, unchanged. A JSONL file's passages are sent as they are read, unless the index holds
+    documents of a file with its content, which may then be skipped whole. Documents record the
+    absolute path, so that a changed file is found again from any working folder."""
+    absolute = item.path.resolve()
+    if item.path.suffix.lower() == ".jsonl":
+        if sha256_of(absolute) not in digests:
+            item.extractions = read_jsonl(absolute, functools.partial(item.send, analyzer))
+            return True
+        item.extractions = read_jsonl(absolute)
+        if all(e.document.id in indexed for e in item.extractions):
+            return False
+    elif sha256_of(absolute)[:16] in indexed:
+        return False
+    else:
 
-    def page_done(number: int, total: int) -> None:
-        if on_progress:
-            on_progress(str(path), number, total)
+        def page_done(number: int, total: int) -> None:
+            if on_progress:
+                on_progress(str(item.path), number, total)
 
-    return [extract(absolute, on_page=page_done, **overrides)]  # type: ignore[arg-type]
+        item.extractions = [extract(absolute, on_page=page_done, **overrides)]  # type: ignore[arg-type]
+    item.send_all(analyzer)
+    return True
 
 
 def _taken_ids(store: Store, item: _Input, replaced: set[str], claimed: dict[str, str]) -> list[str]:
@@ -223,10 +285,6 @@ def _taken_ids(store: Store, item: _Input, replaced: set[str], claimed: dict[str
     ids = [r.id for e in item.extractions for r in (*e.passages, *e.kpis)]
     holders = store.owners("passages", ids) | store.owners("kpis", ids) | {i: claimed[i] for i in ids if i in claimed}
     return [i for i in ids if i in holders and holders[i] not in own]
-
-
-# Where a text's analysis goes: its table, its document and its record; None for a refused input.
-_Slot = tuple[str, str, Passage | Kpi] | None
 
 
 def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> list[Event]:
@@ -242,20 +300,23 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
         for item in inputs:
             new_ids = {e.document.id for e in item.extractions}
             replaced = by_path.get(str(item.path.resolve()), set()) - new_ids
+            if not item.extractions:  # refused while read: the failure is reported already
+                slots += [None] * len(item.slots)
+                continue
             taken = _taken_ids(store, item, replaced, claimed)
             if taken:
                 events.append(Event("failed", str(item.path), f"id {taken[0]!r} is already used by another document: ids must be unique"))
-                slots += [None] * item.records
+                slots += [None] * len(item.slots)
                 continue
             claimed.update((r.id, e.document.id) for e in item.extractions for r in (*e.passages, *e.kpis))
             for doc_id in replaced:
                 store.delete_document(doc_id)
             status = "replaced" if replaced else "added"
+            slots += item.slots
             for extraction in item.extractions:
                 doc = extraction.document
                 store.delete_document(doc.id)
                 store.put_document(doc.id, doc.to_json())
-                slots += [("passages", doc.id, r) for r in extraction.passages] + [("kpis", doc.id, r) for r in extraction.kpis]
                 touched_cities.add(doc.city)
                 events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
         if not touched_cities:
@@ -305,29 +366,32 @@ def ingest(
     store = Store.open(folder, expected_manifest(), create=True, rebuild=rebuild)
     try:
         indexed = set() if store.fresh else store.document_ids()
+        digests = set() if store.fresh else {doc["sha256"] for doc in store.documents()}
         files, failures = input_files(paths)
         for event in failures:
             emit(event)
         overrides = {k: v for k, v in {"city": city, "year": year, "title": title}.items() if v is not None}
         inputs: list[_Input] = []
-        texts: list[str] = []
-        for path in files:
-            try:
-                extractions = _read(path, indexed, overrides, on_progress)
-            except InputError as exc:
-                emit(Event("failed", str(path), exc.problem))
-                continue
-            if extractions is None:
-                emit(Event("unchanged", str(path)))
-                continue
-            for warning in (w for e in extractions for w in e.warnings):
-                emit(Event("warning", str(path), warning))
-            inputs.append(_Input(path, extractions))
-            texts += _Input.texts(extractions)
-        if inputs:
-            with _frozen_heap():
-                for event in _write(store, inputs, analyze(texts, on_progress)):
-                    emit(event)
+        with Analyzer(on_progress) as analyzer:
+            for path in files:
+                item = _Input(path)
+                try:
+                    changed = _read(item, analyzer, indexed, digests, overrides, on_progress)
+                except InputError as exc:
+                    emit(Event("failed", str(path), exc.problem))
+                    if item.slots:  # texts sent before the bad line: their analyses are skipped
+                        inputs.append(item)
+                    continue
+                if not changed:
+                    emit(Event("unchanged", str(path)))
+                    continue
+                for warning in (w for e in item.extractions for w in e.warnings):
+                    emit(Event("warning", str(path), warning))
+                inputs.append(item)
+            if any(item.extractions for item in inputs):
+                with _frozen_heap():
+                    for event in _write(store, inputs, analyzer.parts()):
+                        emit(event)
     finally:
         store.close()
     return report

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -73,10 +73,12 @@ def _valid_unicode(value: Any) -> bool:
     return True
 
 
-def read_jsonl(path: Path) -> list[Extraction]:
-    """One Extraction per distinct (title, city, year) in the file, passages keeping their ids."""
+def read_jsonl(path: Path, on_passage: Callable[[Passage], None] | None = None) -> list[Extraction]:
+    """One Extraction per distinct (title, city, year) in the file, passages keeping their ids.
+    on_passage is given each passage as soon as its line is read, in file order, so that its text
+    can be analysed while the rest of the file is read; a bad line still rejects the file."""
     with _collector_paused():
-        return _extractions(path)
+        return _extractions(path, on_passage)
 
 
 @contextmanager
@@ -93,11 +95,12 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _extractions(path: Path) -> list[Extraction]:
+def _extractions(path: Path, on_passage: Callable[[Passage], None] | None) -> list[Extraction]:
     if not path.exists():
         raise NotFound(path, "no such file")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    groups: dict[tuple[str, str | None, int | None], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str | None, int | None], list[Passage]] = {}
+    doc_ids: dict[tuple[str, str | None, int | None], str] = {}
     seen: set[str] = set()
     with path.open(encoding="utf-8-sig", errors="strict") as handle:  # -sig: files saved by Windows tools
         try:
@@ -115,24 +118,24 @@ def _extractions(path: Path) -> list[Extraction]:
         if obj["id"] in seen:
             raise BadJsonl(path, f"line {number}: id {obj['id']!r} appears twice")
         seen.add(obj["id"])
-        groups.setdefault((obj.get("title") or stem, obj.get("city"), obj.get("year")), []).append(obj)
+        key = (obj.get("title") or stem, obj.get("city"), obj.get("year"))
+        if key not in doc_ids:
+            doc_ids[key] = hashlib.sha256(f"{digest}\n{key[0]}\n{key[1]}\n{key[2]}".encode()).hexdigest()[:16]
+        passage = Passage(
+            id=obj["id"],
+            doc_id=doc_ids[key],
+            page=0,
+            kind=obj.get("kind") or "本文",
+            text=obj["text"],
+            section=tuple([obj["section"]] if isinstance(obj.get("section"), str) else obj.get("section") or ()),
+            item=obj.get("item") or "",
+        )
+        groups.setdefault(key, []).append(passage)
+        if on_passage:
+            on_passage(passage)
     if not groups:
         raise BadJsonl(path, "no passages in the file")
-    extractions = []
-    for (title, city, year), objs in groups.items():
-        doc_hash = hashlib.sha256(f"{digest}\n{title}\n{city}\n{year}".encode()).hexdigest()
-        document = Document(doc_hash[:16], str(path), digest, 0, title, "other", city, year)
-        passages = tuple(
-            Passage(
-                id=o["id"],
-                doc_id=document.id,
-                page=0,
-                kind=o.get("kind") or "本文",
-                text=o["text"],
-                section=tuple([o["section"]] if isinstance(o.get("section"), str) else o.get("section") or ()),
-                item=o.get("item") or "",
-            )
-            for o in objs
-        )
-        extractions.append(Extraction(document, passages, ()))
-    return extractions
+    return [
+        Extraction(Document(doc_ids[key], str(path), digest, 0, key[0], "other", key[1], key[2]), tuple(passages), ())
+        for key, passages in groups.items()
+    ]

@@ -199,6 +199,41 @@ def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, 
     assert one["terms"] == many["terms"] and one["passages"] == many["passages"]
 
 
+def test_a_file_refused_at_a_late_line_leaves_the_texts_after_it_aligned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSONL file's texts go to the workers as its lines are read, so a bad line comes after some
+    of them were analysed: their analyses must be skipped, not given to the next file's records."""
+    monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ingest_module, "CHUNK", 7)
+    bad = write_passages(tmp_path / "a.jsonl", ["農業の担い手を育てます。", "公園を整備します。"], 30)
+    with bad.open("a", encoding="utf-8") as handle:
+        handle.write('{"id": "late", "text": 5}\n')
+    good = write_passages(tmp_path / "b.jsonl", ["待機児童の解消に努めます。", "地域づくり協議会を支援します。"], 30, seed=1)
+    texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in good.read_text(encoding="utf-8").splitlines()}
+    report = ingest([bad, good], tmp_path / "both")
+    assert [(e.status, Path(e.path).name) for e in report.events] == [("failed", "a.jsonl"), ("added", "b.jsonl")]
+    assert "line 31" in report.events[0].message
+    ingest([good], tmp_path / "alone")
+    assert ranked(tmp_path / "both") == ranked(tmp_path / "alone")
+    index = Index.open(tmp_path / "both")
+    try:
+        hits = search(index, "待機児童", 100).hits
+        assert len(hits) == sum("待機児童" in text for text in texts.values()) and all(texts[h.id] == h.text for h in hits)
+    finally:
+        index.close()
+
+
+def test_an_unchanged_jsonl_file_is_not_tokenized_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = write_passages(tmp_path / "p.jsonl", ["待機児童の解消に努めます。", "公園を整備します。"], 20)
+    ingest([source], tmp_path / "index")
+
+    def refuse(*_: object, **__: object) -> list[str]:
+        raise AssertionError("an unchanged file was tokenized again")
+
+    monkeypatch.setattr(Tokenizer, "words", refuse)
+    report = ingest([source], tmp_path / "index")
+    assert [e.status for e in report.events] == ["unchanged"]
+
+
 def test_a_file_that_is_not_an_index_is_one_line_for_every_command(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / DB_NAME).write_bytes(b"not a database, whatever its name says" * 100)
