@@ -7,6 +7,7 @@ text is their source when the arrays are built (index.py)."""
 
 from __future__ import annotations
 
+import collections
 import functools
 import gc
 import itertools
@@ -164,7 +165,7 @@ class Analyzer:
     def __init__(self, on_progress: ProgressCallback | None = None) -> None:
         self.texts = 0
         self._waiting: list[str] = []  # texts not yet sent
-        self._sent: list[Future[Analysis]] = []
+        self._sent: collections.deque[Future[Analysis]] = collections.deque()
         self._pool: ProcessPoolExecutor | None = None
         self._on_progress = on_progress
 
@@ -201,8 +202,8 @@ class Analyzer:
             return
         self._send()
         done = 0
-        for future in self._sent:
-            part = future.result()
+        while self._sent:
+            part = self._sent.popleft().result()  # a future kept would keep its analysis: all of them, at the end
             done += len(part.norms)
             if self._on_progress:
                 self._on_progress(f"analyzing {self.texts} texts", done, self.texts)
