@@ -291,7 +291,7 @@ def report(sizes: list[str]) -> str:
                 f"\nIndex size: {sz['total'] / 2**20:,.0f} MiB on disk = {sz['ratio_total_to_raw']:.2f}× the raw UTF-8 text "
                 f"({sz['raw_text'] / 2**20:,.0f} MiB); database {sz['database'] / 2**20:,.0f} MiB ({sz['ratio_database_to_raw']:.2f}×), "
                 f"cached BM25 arrays {sz['cached_arrays'] / 2**20:,.0f} MiB. Inside the database: passage JSON and normalized text "
-                f"(one compressed stream a row) {(c.get('data_and_norm_zlib') or 0) / 2**20:,.0f} MiB, "
+                f"(one compressed stream a row) {(c.get('records_compressed') or 0) / 2**20:,.0f} MiB, "
                 f"word counts {(c.get('words_blob') or 0) / 2**20:,.0f} MiB{grams}."
             )
             summary[f"size-{size}"] = sz
