@@ -299,11 +299,11 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
         slots: list[_Slot] = []
         touched_cities: set[str | None] = set()
         for item in inputs:
-            new_ids = {e.document.id for e in item.extractions}
-            replaced = by_path.get(str(item.path.resolve()), set()) - new_ids
             if not item.extractions:  # refused while read: the failure is reported already
                 slots += [None] * len(item.slots)
                 continue
+            new_ids = {e.document.id for e in item.extractions}
+            replaced = by_path.get(str(item.path.resolve()), set()) - new_ids
             taken = _taken_ids(store, item, replaced, claimed)
             if taken:
                 events.append(Event("failed", str(item.path), f"id {taken[0]!r} is already used by another document: ids must be unique"))
