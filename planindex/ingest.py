@@ -259,22 +259,19 @@ def _read(
     documents of a file with its content, which may then be skipped whole. Documents record the
     absolute path, so that a changed file is found again from any working folder."""
     absolute = item.path.resolve()
+    digest = sha256_of(absolute)
     if item.path.suffix.lower() == ".jsonl":
-        if sha256_of(absolute) not in digests:
-            item.extractions = read_jsonl(absolute, functools.partial(item.send, analyzer))
+        if digest not in digests:
+            item.extractions = read_jsonl(absolute, functools.partial(item.send, analyzer), digest)
             return True
-        item.extractions = read_jsonl(absolute)
+        item.extractions = read_jsonl(absolute, digest=digest)
         if all(e.document.id in indexed for e in item.extractions):
             return False
-    elif sha256_of(absolute)[:16] in indexed:
+    elif digest[:16] in indexed:
         return False
     else:
-
-        def page_done(number: int, total: int) -> None:
-            if on_progress:
-                on_progress(str(item.path), number, total)
-
-        item.extractions = [extract(absolute, on_page=page_done, **overrides)]  # type: ignore[arg-type]
+        on_page = functools.partial(on_progress, str(item.path)) if on_progress else None
+        item.extractions = [extract(absolute, on_page=on_page, **overrides)]  # type: ignore[arg-type]
     item.send_all(analyzer)
     return True
 

@@ -73,12 +73,13 @@ def _valid_unicode(value: Any) -> bool:
     return True
 
 
-def read_jsonl(path: Path, on_passage: Callable[[Passage], None] | None = None) -> list[Extraction]:
+def read_jsonl(path: Path, on_passage: Callable[[Passage], None] | None = None, digest: str | None = None) -> list[Extraction]:
     """One Extraction per distinct (title, city, year) in the file, passages keeping their ids.
     on_passage is given each passage as soon as its line is read, in file order, so that its text
-    can be analysed while the rest of the file is read; a bad line still rejects the file."""
+    can be analysed while the rest of the file is read; a bad line still rejects the file. digest:
+    the file's SHA-256, when the caller has hashed it already."""
     with _collector_paused():
-        return _extractions(path, on_passage)
+        return _extractions(path, on_passage, digest)
 
 
 @contextmanager
@@ -95,10 +96,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _extractions(path: Path, on_passage: Callable[[Passage], None] | None) -> list[Extraction]:
+def _extractions(path: Path, on_passage: Callable[[Passage], None] | None, digest: str | None) -> list[Extraction]:
     if not path.exists():
         raise NotFound(path, "no such file")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = digest or hashlib.sha256(path.read_bytes()).hexdigest()
     groups: dict[tuple[str, str | None, int | None], list[Passage]] = {}
     doc_ids: dict[tuple[str, str | None, int | None], str] = {}
     seen: set[str] = set()

@@ -216,8 +216,6 @@ _UTF16 = "utf-16-le"
 # 8 bytes a row that every row would repeat.
 _LEVEL = 3
 _TYPICAL_RECORD = 1200  # bytes of UTF-16
-
-
 _DICTIONARY = zstandard.ZstdCompressionDict(RECORD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 _PACKER = zstandard.ZstdCompressor(
     dict_data=_DICTIONARY,
