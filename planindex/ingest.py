@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from planindex.errors import InputError, NotFound
 from planindex.extract import extract
 from planindex.index import default_folder, expected_manifest
@@ -32,7 +30,7 @@ from planindex.normalize import normalize
 from planindex.pdf import sha256_of
 from planindex.records import Extraction, Kpi, Passage
 from planindex.store import Store, pack_counts
-from planindex.tokens import tokenizer
+from planindex.tokens import WordCounts, tokenizer
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
 PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
@@ -110,44 +108,18 @@ def kpi_text(kpi: Kpi) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Terms:
-    """The word counts of a run of texts, in a form that crosses a process boundary
-    cheaply and that the writer turns into index ids with one lookup per distinct term (not per
-    occurrence): the run's distinct terms once, then per text its (local id, count) pairs."""
-
-    distinct: list[str]  # local id → term
-    ids: np.ndarray  # local ids, text after text (int32)
-    counts: np.ndarray  # aligned with ids
-    sizes: np.ndarray  # pairs per text
-
-
-@dataclass(frozen=True, slots=True)
 class Analysis:
     """Normalized texts and their word counts, run after run, in the order of the texts."""
 
     norms: list[str]
-    runs: list[Terms]
+    runs: list[WordCounts]
 
 
 def analyze_chunk(texts: list[str]) -> Analysis:
     """Normalize, tokenize and count the words of texts in this process (a worker builds its own
     tagger on first use). Everything per occurrence happens here, in parallel."""
-    tok = tokenizer()
     norms = [normalize(text) for text in texts]
-    return Analysis(norms, [_word_terms([tok.words(norm) for norm in norms])])
-
-
-def _word_terms(words: list[list[str]]) -> Terms:
-    """Words of one (text number, local id) pair per occurrence, counted for all texts at once: a
-    Counter and a dictionary step per distinct word of each text cost as much as tagging it."""
-    flat = list(itertools.chain.from_iterable(words))
-    local = dict(zip(dict.fromkeys(flat), itertools.count()))
-    ids = np.fromiter(map(local.__getitem__, flat), dtype=np.int64, count=len(flat))
-    owners = np.repeat(np.arange(len(words)), [len(w) for w in words])
-    width = max(len(local), 1)
-    pairs, counts = np.unique(owners * width + ids, return_counts=True)  # by text, then by local id
-    sizes = np.bincount(pairs // width, minlength=len(words))
-    return Terms(list(local), (pairs % width).astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
+    return Analysis(norms, [tokenizer().counts(norms)])
 
 
 class Analyzer:

@@ -148,6 +148,32 @@ def test_a_chunk_counts_each_text_like_a_counter(texts: list[str]) -> None:
     assert counted == [Counter(analyze(text)[0]) for text in texts]
 
 
+def _words_from_tokens(normalized: str) -> list[str]:
+    """Index terms the slow way, word by word from the tokens and their offsets: nouns whose
+    offsets touch make a run, whose adjacent pairs and whole (3 to 6 parts) follow the words."""
+    found = tokenizer().tokens(normalized)
+    compounds: list[str] = []
+    runs: list[list[str]] = []
+    for before, token in zip([None, *found], found):
+        if token.noun and before is not None and before.noun and before.end == token.start:
+            runs[-1].append(token.term)
+        else:
+            runs.append([token.term] if token.noun else [])
+    for run in runs:
+        compounds += [a + b for a, b in itertools.pairwise(run)]
+        compounds += ["".join(run)] if 3 <= len(run) <= 6 else []
+    return [token.term for token in found] + compounds
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(TAGGABLE_TEXT | st.sampled_from(["covid19対策", "地域づくり協議会", "都市高速鉄道12号線延伸促進協議会"]), max_size=4))
+def test_words_found_in_arrays_are_those_found_word_by_word(texts: list[str]) -> None:
+    """words() finds compounds and joined pieces with numpy over every word of a run of texts at
+    once: the same terms as walking the tokens one by one."""
+    text = normalize("".join(texts))
+    assert tokenizer().words(text) == _words_from_tokens(text)
+
+
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(st.lists(MIXED_TEXT, max_size=6))
 def test_the_bigram_counts_of_many_texts_are_those_of_each(texts: list[str]) -> None:
@@ -261,8 +287,8 @@ def test_a_word_that_gave_two_base_forms_is_always_tagged_again() -> None:
     tok = Tokenizer()
     text = "事業を進めた"
     right = tok._entries_with_bases(text)
-    [key] = [key for key, entry in tok._memo.items() if entry and entry[0] == "進める"]
-    tok._memo[key] = ("進む", False, False, False, "進め", False)  # as if another text had said so
+    [key] = [key for key, number in tok._memo.items() if (tok._table[number] or ("",))[0] == "進める"]
+    tok._memo[key] = tok._number(("進む", False, False, False, "進め", False))  # as if another text had said so
     assert tok._entries_with_bases(text) == right
     assert key not in tok._memo and key in tok._ambiguous
     assert tok._entries(text)[1] == right
