@@ -3,6 +3,7 @@
 One run, same machine, same queries, at each corpus size (bench/make_corpus.py):
   ingest      `planindex ingest` of the JSONL corpus: passages/s, CPU, peak memory, index size;
   floor       fugashi's raw tagging of the same texts (the floor of any MeCab-based ingest), 1 and 2 processes;
+  ingest_paired  `planindex ingest` of 100k passages and the 2-process floor on them, taking turns: their ratio;
   rank_bm25   BM25Okapi over planindex's own word tokens (same k1, b), top-10 overlap with planindex;
   bm25s       bm25s (method lucene, the variant planindex uses) over the same tokens;
   groonga     Groonga (TokenMecab + NormalizerAuto) over the same raw texts, through `groonga -s` HTTP on 127.0.0.1;
@@ -66,7 +67,7 @@ TOP = 10
 # rank-bm25 scores a query with a Python loop over every passage: at 1M a query takes about a second,
 # so it runs on a seeded sample of the queries (stated in the report).
 RANK_BM25_SAMPLE = {"1m": 25}
-ENGINES = ("ingest", "floor", "rank_bm25", "bm25s", "groonga", "planindex", "paired", "cold")
+ENGINES = ("ingest", "ingest_paired", "floor", "rank_bm25", "bm25s", "groonga", "planindex", "paired", "cold")
 GROONGA_PORT = 10041 + os.getpid() % 1000  # loopback only; a per-run port so that two runs never collide
 
 
@@ -203,24 +204,8 @@ def worker_floor(size: str, repeats: int) -> dict[str, Any]:
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         out[name] = _rates(len(texts), walls, cpus)
-    # Two processes, each with its own tagger: what "using both cores" can reach at best. Their CPU
-    # time is read from RUSAGE_CHILDREN once the pool's processes have exited and been reaped.
-    import resource
-    from multiprocessing import get_context
-
-    walls, cpus = [], []
-    for _ in range(max(1, repeats // 2)):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        pool = get_context("fork").Pool(2, initializer=_pool_init)
-        pool.map(_pool_tag, [texts[:200]] * 2)  # load the dictionary in both before timing
-        wall = time.perf_counter()
-        list(pool.imap_unordered(_pool_tag, [texts[i : i + 2000] for i in range(0, len(texts), 2000)]))
-        walls.append(time.perf_counter() - wall)
-        pool.close()
-        pool.join()
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    out["tagger_nodes_2proc"] = _rates(len(texts), walls, cpus)
+    timed = [_floor_2proc(texts) for _ in range(max(1, repeats // 2))]
+    out["tagger_nodes_2proc"] = _rates(len(texts), [wall for wall, _ in timed], [cpu for _, cpu in timed])
     # planindex's own analysis (normalize + words + bigrams) without the store: where ingest time goes.
     from planindex.tokens import analyze
 
@@ -230,6 +215,68 @@ def worker_floor(size: str, repeats: int) -> dict[str, Any]:
         analyze(text)
     out["planindex_analyze"] = _rates(len(sample), [time.perf_counter() - wall], [time.process_time() - cpu])
     return out
+
+
+def _floor_2proc(texts: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s) of fugashi Tagger() nodes over the texts in two processes, each with its own
+    tagger: what "using both cores" can reach at best. Their CPU time is read from RUSAGE_CHILDREN
+    once the pool's processes have exited and been reaped."""
+    import resource
+    from multiprocessing import get_context
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pool = get_context("fork").Pool(2, initializer=_pool_init)
+    pool.map(_pool_tag, [texts[:200]] * 2)  # load the dictionary in both before timing
+    wall = time.perf_counter()
+    list(pool.imap_unordered(_pool_tag, [texts[i : i + 2000] for i in range(0, len(texts), 2000)]))
+    wall = time.perf_counter() - wall
+    pool.close()
+    pool.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+
+
+PAIRED_INGEST_PASSAGES = 100_000
+
+
+def worker_ingest_paired(size: str, repeats: int) -> dict[str, Any]:
+    """`planindex ingest` of the first 100k passages into a fresh index and the 2-process fugashi floor
+    on the same texts, taking turns (which goes first swapped every round): the goal is a ratio of
+    the two, and the VM's speed drifts by a third within minutes (bench/README.md), more than
+    separate runs of the two can tell apart."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=DATA) as scratch:
+        source = Path(scratch) / "passages.jsonl"
+        lines = list(_head(CORPUS / f"passages-{size}.jsonl", PAIRED_INGEST_PASSAGES))
+        source.write_text("".join(lines), encoding="utf-8")
+        texts = [json.loads(line)["text"] for line in lines]
+        rounds = []
+        for number in range(max(2, min(repeats, 4))):
+            row: dict[str, float] = {}
+            for step in ("floor", "ingest") if number % 2 == 0 else ("ingest", "floor"):
+                if step == "floor":
+                    row["floor_wall_s"], row["floor_cpu_s"] = _floor_2proc(texts)
+                    continue
+                folder = Path(scratch) / f"index-{number}"
+                argv = [venv_bin("planindex"), "ingest", "--index", str(folder), str(source), "--json"]
+                run = run_measured(argv, log=LOGS / "ingest-paired.log")
+                if run.returncode != 0:
+                    raise RuntimeError(f"planindex ingest failed: {run.stderr[-1000:]}")
+                row.update(ingest_wall_s=run.wall_s, ingest_cpu_s=run.cpu_s, ingest_max_rss_mib=run.max_rss_mib)
+                shutil.rmtree(folder)
+            row["ratio"] = row["ingest_wall_s"] / row["floor_wall_s"]
+            walls = f"ingest {row['ingest_wall_s']:.1f} s, floor {row['floor_wall_s']:.1f} s"
+            log(f"ingest paired {size}: round {number + 1}: {walls}: {row['ratio']:.2f}x")
+            rounds.append(row)
+    ratios = [r["ratio"] for r in rounds]
+    return {
+        "passages": len(texts),
+        "rounds": rounds,
+        "ratio_median": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+    }
 
 
 def _rates(passages: int, walls: list[float], cpus: list[float]) -> dict[str, Any]:
@@ -775,6 +822,7 @@ def main(argv: list[str] | None = None) -> None:
             "groonga": worker_groonga,
             "planindex": worker_planindex,
             "paired": worker_paired,
+            "ingest_paired": worker_ingest_paired,
         }
         if args.name == "ingest":
             result = worker_ingest(args.size, args.repeats, args.fresh, args.ingest_budget, args.ingest_parts)
@@ -807,6 +855,9 @@ def main(argv: list[str] | None = None) -> None:
         if "ingest" in only:
             log(f"{size}: planindex ingest")
             run_worker("ingest", size, args.repeats, extra)
+        if "ingest_paired" in only:
+            log(f"{size}: planindex ingest and the fugashi floor, taking turns")
+            run_worker("ingest_paired", size, args.repeats)
         if not (index_folder(size) / "planindex.db").exists():
             log(f"{size}: no index, skipping the query benchmarks")
             continue

@@ -282,6 +282,22 @@ def report(sizes: list[str]) -> str:
             out.append(table(["what", "passages/s", "passages per CPU s", "speed ÷ planindex ingest", "time", "peak RSS", "note"], irows))
             summary[f"ingest-{size}"] = ing
             summary[f"floor-{size}"] = floor
+        turns = _load(f"ingest_paired-{size}")
+        if "rounds" in turns:
+            out.append(f"\nIngest and the floor taking turns ({turns['passages']:,} passages, a fresh index each round):\n")
+            rows = [
+                [
+                    str(number + 1),
+                    f"{r['ingest_wall_s']:.1f} s wall, {r['ingest_cpu_s']:.0f} s CPU",
+                    f"{r['floor_wall_s']:.1f} s wall, {r['floor_cpu_s']:.0f} s CPU",
+                    f"{r['ratio']:.2f}×",
+                ]
+                for number, r in enumerate(turns["rounds"])
+            ]
+            out.append(table(["round", "planindex ingest", "fugashi Tagger() nodes, 2 processes", "ingest ÷ floor (wall)"], rows))
+            spread_ = f"{turns['ratio_min']:.2f}–{turns['ratio_max']:.2f}×"
+            out.append(f"\nMedian {turns['ratio_median']:.2f}× ({spread_}); the goal is within 1.5×.")
+            summary[f"ingest_paired-{size}"] = turns
         sz = _load(f"size-{size}")
         if sz:
             c = sz.get("columns", {})
