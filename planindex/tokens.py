@@ -170,18 +170,6 @@ class WordCounts:
     sizes: np.ndarray  # pairs per text
 
 
-@dataclass(frozen=True, slots=True)
-class _Words:
-    """The term numbers a run of texts is indexed under, and the text each belongs to: the words
-    in order, then the compounds (pairs and wholes) with the run of nouns each comes from."""
-
-    numbers: np.ndarray
-    owners: np.ndarray
-    compounds: np.ndarray
-    compound_owners: np.ndarray
-    compound_order: np.ndarray  # sorting by it lays each run's pairs, then its whole, run after run
-
-
 def _pos_kind(pos1: str, pos2: str) -> int:
     if pos1 in DROPPED_POS or pos1 == "BOS/EOS" or (pos1 in INFLECTED_POS and pos2 == "非自立可能"):
         return _DROPPED
@@ -338,17 +326,26 @@ class Tokenizer:
         return [line[line.index("\t") + 1 :].lstrip(" ") for line in self._lines(self._tagger, text)]
 
     def words(self, normalized: str, pairs: bool = True) -> list[str]:
-        """Index terms: every content word, each compound noun whole, and (with pairs) adjacent pairs
-        inside it, so that a query naming part of a compound still meets it."""
-        found = self._words([normalized], pairs)
-        compounds = found.compounds[np.argsort(found.compound_order, kind="stable")]
-        return [self._terms[number] for number in (*found.numbers.tolist(), *compounds.tolist())]
+        """Index terms of a text: every content word (its tokens), then for each run of touching
+        nouns its adjacent pairs (with pairs: 12号線 in 都市高速鉄道12号線延伸促進協議会) and its whole,
+        unless it is too long to be one name, so that a query naming part of a compound still meets
+        it. A word at a time, for one text (a query); counts() finds the same terms in numpy for a
+        run of texts."""
+        found = self.tokens(normalized)
+        compounds: list[str] = []
+        run: list[str] = []  # the terms of the touching nouns up to this token
+        for before, token in zip([None, *found], found):
+            if token.noun and before is not None and before.noun and before.end == token.start:
+                run.append(token.term)
+                continue
+            _compound(run, compounds, pairs)
+            run = [token.term] if token.noun else []
+        _compound(run, compounds, pairs)
+        return [token.term for token in found] + compounds
 
     def counts(self, normalized: list[str]) -> WordCounts:
-        """Each text's index terms (words) counted, for a run of texts at once."""
-        found = self._words(normalized, pairs=True)
-        numbers = np.concatenate([found.numbers, found.compounds])
-        owners = np.concatenate([found.owners, found.compound_owners])
+        """Each text's index terms (words(), with pairs) counted, for a run of texts at once."""
+        numbers, owners = self._numbered_terms(normalized)
         # one sort by (text, term number) counts them; term numbers are below 2**32 (TERM_LIMIT)
         pairs, counts = np.unique((owners << 32) | numbers, return_counts=True)
         present = np.unique(pairs & 0xFFFFFFFF)
@@ -357,15 +354,15 @@ class Tokenizer:
         distinct = [self._terms[number] for number in present.tolist()]
         return WordCounts(distinct, local.astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
 
-    def _words(self, normalized: list[str], pairs: bool) -> _Words:
-        """The words of the texts, found with a step per text in Python (tagging and one memo
-        lookup per word, both in C) and the rest in numpy over every word of every text: the
-        per-word loop it replaces cost a third as much as tagging.
+    def _numbered_terms(self, normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(term number, text number) of each of words()'s terms of each text, in no order: a step
+        per text in Python (tagging and one memo lookup per word, both in C) and the rest in numpy
+        over every word of every text. The word-by-word loop it replaces cost a third as much as
+        tagging; numpy's calls cost more than that loop on one short text.
 
-        A kept word that touches the one before it (no whitespace between) is joined to it when
-        it starts with an ASCII letter or digit and the one before ends with one (UniDic splits
-        'covid19'); touching nouns form a run, whose adjacent pairs (with pairs) and whole (up to
-        MAX_COMPOUND parts, and more than two with pairs) are terms too."""
+        A kept word that touches the one before (no whitespace between) is joined to it, as a noun,
+        when it starts with an ASCII letter or digit and the one before ends with one (UniDic splits
+        'covid19'), as tokens() does; touching nouns form a run."""
         self._forget_if_full()
         found: list[int] = []
         lengths: list[int] = []
@@ -378,40 +375,27 @@ class Tokenizer:
         if self._columns is None or len(self._columns[0]) != len(self._flags):
             self._columns = np.array(self._flags, dtype=np.uint8), np.array(self._entry_terms, dtype=np.int64)
         flags, terms = self._columns[0][entries], self._columns[1][entries]
-        kept, spaced = (flags & _KEPT).astype(bool), (flags & _SPACED).astype(bool)
-        noun = (flags & _NOUN).astype(bool)  # whether the word (its first part, if joined) is a noun
+        kept, spaced, noun = (flags & _KEPT).astype(bool), (flags & _SPACED).astype(bool), (flags & _NOUN).astype(bool)
         first = np.ones(len(entries), bool)  # the first word of its text
         first[1:] = owners[1:] != owners[:-1]
         joins = kept & (flags & _LEADS).astype(bool) & ~spaced & ~first
         joins[1:] &= (kept & (flags & _ENDS).astype(bool))[:-1]
-        member = noun.copy()  # whether the word can be part of a run: a noun, or joined
         if joins.any():
-            self._join(entries, joins, terms, member)
-            kept, noun, member, spaced, first, terms, owners = (
-                column[~joins] for column in (kept, noun, member, spaced, first, terms, owners)
-            )
-        continues = member & noun & ~spaced & ~first
-        continues[1:] &= member[:-1]
-        starts = member & ~continues
-        run_of = np.cumsum(starts) - 1
-        compounds, compound_owners, order = [], [], []
-        if pairs:
-            at = np.flatnonzero(continues)
-            compounds.append(self._pair_numbers((terms[at - 1] << 32) | terms[at]))
-            compound_owners.append(owners[at])
-            order.append(2 * run_of[at])
-        run_starts = np.flatnonzero(starts)
-        run_lengths = np.bincount(run_of[member], minlength=len(run_starts))
-        named = (run_lengths >= (3 if pairs else 2)) & (run_lengths <= MAX_COMPOUND)  # a whole that is one name
-        whole, whole_lengths = run_starts[named], run_lengths[named]
-        compounds.append(self._whole_numbers(terms, whole, whole_lengths))
-        compound_owners.append(owners[whole])
-        order.append(2 * run_of[whole] + 1)
-        return _Words(terms[kept], owners[kept], np.concatenate(compounds), np.concatenate(compound_owners), np.concatenate(order))
+            self._join(entries, joins, terms, noun)
+            kept, noun, spaced, first, terms, owners = (column[~joins] for column in (kept, noun, spaced, first, terms, owners))
+        continues = noun & ~spaced & ~first  # a noun that touches the noun before it, in its run
+        continues[1:] &= noun[:-1]
+        at = np.flatnonzero(continues)
+        pairs = self._pair_numbers((terms[at - 1] << 32) | terms[at])
+        starts = np.flatnonzero(noun & ~continues)
+        lengths_ = np.bincount((np.cumsum(noun & ~continues) - 1)[noun], minlength=len(starts))
+        named = (lengths_ > 2) & (lengths_ <= MAX_COMPOUND)  # a whole that is one name (two parts: the pair)
+        wholes = self._whole_numbers(terms, starts[named], lengths_[named])
+        return np.concatenate([terms[kept], pairs, wholes]), np.concatenate([owners[kept], owners[at], owners[starts[named]]])
 
-    def _join(self, entries: np.ndarray, joins: np.ndarray, terms: np.ndarray, member: np.ndarray) -> None:
+    def _join(self, entries: np.ndarray, joins: np.ndarray, terms: np.ndarray, noun: np.ndarray) -> None:
         """Give each word that others join (covid + 19) the term of their surfaces laid end to end,
-        as a noun (in place, on terms and member)."""
+        as a noun (in place, on terms and noun)."""
         span, leader = "", -1
         for at in np.flatnonzero(joins).tolist():
             if not joins[at - 1]:
@@ -419,7 +403,7 @@ class Tokenizer:
                 span = self._table[entries[leader]][4]  # type: ignore[index]
             span += self._table[entries[at]][4]  # type: ignore[index]
             terms[leader] = self._term(span)
-            member[leader] = True
+            noun[leader] = True
 
     def _pair_numbers(self, keys: np.ndarray) -> np.ndarray:
         """The term numbers of pairs of adjacent nouns, each given as (first << 32) | second."""
@@ -451,6 +435,17 @@ def _joined(before: _Kept, after: _Kept) -> _Kept:
     and the second starts with one: UniDic splits 'covid19' or '2-561' into pieces."""
     span = before[4] + after[4]
     return span, True, before[2], _ends_alphanumeric(span), span, before[5]
+
+
+def _compound(run: list[str], compounds: list[str], pairs: bool) -> None:
+    """The terms a run of touching nouns adds: each adjacent pair (with pairs) and the whole, up to
+    MAX_COMPOUND parts and, with pairs, of more than two (two parts are their pair)."""
+    if len(run) < 2:
+        return
+    if pairs:
+        compounds.extend(map(str.__add__, run, run[1:]))
+    if len(run) <= MAX_COMPOUND and (len(run) > 2 or not pairs):
+        compounds.append("".join(run))
 
 
 def _shell(mecab_format: str) -> str:
