@@ -257,10 +257,9 @@ class Tokenizer:
     def _number(self, entry: _Entry) -> int:
         number = self._entry_numbers.get(entry)
         if number is None:
+            assert entry is not None  # None is entry 0 from the start
             number = self._entry_numbers[entry] = len(self._table)
             self._table.append(entry)
-            if entry is None:
-                raise AssertionError("None is entry 0")
             term, noun, leads, ends, _, spaced = entry
             self._flags.append(_KEPT | noun * _NOUN | leads * _LEADS | ends * _ENDS | spaced * _SPACED)
             self._entry_terms.append(self._term(term))
