@@ -25,7 +25,7 @@ from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import Tokenizer, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
+from planindex.tokens import Tokenizer, WordCounts, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -151,9 +151,14 @@ def test_a_chunk_counts_each_text_like_a_counter(texts: list[str]) -> None:
     words: the same counts as words() walking each text's tokens, and no run or join crosses from
     one text into the next."""
     [run] = analyze_chunk(texts).runs
-    bounds = [0, *itertools.accumulate(run.sizes.tolist())]
-    counted = [{run.distinct[i]: c for i, c in zip(run.ids[a:b].tolist(), run.counts[a:b].tolist())} for a, b in itertools.pairwise(bounds)]
-    assert counted == [Counter(analyze(text)[0]) for text in texts]
+    assert _per_text(run) == [Counter(analyze(text)[0]) for text in texts]
+
+
+def _per_text(found: WordCounts) -> list[dict[str, int]]:
+    """Each text's term counts, from a run's (local id, count) pairs."""
+    bounds = [0, *itertools.accumulate(found.sizes.tolist())]
+    pairs = zip(found.ids.tolist(), found.counts.tolist())
+    return [{found.distinct[i]: count for i, count in itertools.islice(pairs, b - a)} for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
@@ -286,3 +291,15 @@ def test_a_full_memo_is_forgotten_and_the_words_stay_the_same(monkeypatch: pytes
     assert [tok.words(text) for text in texts] == expected
     # cleared before a text once past the limit, then filled by that one text's words alone
     assert len(tok._memo) <= 20 + len(set(tok._lines(tok._tagger, texts[-1]))) < len(unbounded._memo)
+
+
+def test_numbered_terms_stay_right_when_the_numbering_starts_afresh(monkeypatch: pytest.MonkeyPatch, corpus_texts: list[str]) -> None:
+    """counts() numbers entries, terms, pairs and wholes; once past a limit all of it is forgotten
+    before the next run of texts, and a number from before must never name another term after."""
+    runs = [corpus_texts[start : start + 7] for start in range(0, 70, 7)]
+    expected = [[Counter(words) for words in map(Tokenizer().words, run)] for run in runs]
+    monkeypatch.setattr(tokens, "TERM_LIMIT", 50)
+    tok = Tokenizer()
+    for run, counters in zip(runs, expected):
+        assert _per_text(tok.counts(run)) == counters
+    assert len(tok._terms) < sum(len(c) for counters in expected for c in counters)  # it did start afresh
