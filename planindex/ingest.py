@@ -22,13 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planindex.errors import InputError, NotFound
-from planindex.extract import extract
 from planindex.index import default_folder, expected_manifest
 from planindex.jsonl import read_jsonl
 from planindex.linking import relink
 from planindex.normalize import normalize
-from planindex.pdf import sha256_of
-from planindex.records import Extraction, Kpi, Passage
+from planindex.records import Extraction, Kpi, Passage, sha256_of
 from planindex.store import Store, pack_counts
 from planindex.tokens import WordCounts, tokenizer
 
@@ -242,6 +240,8 @@ def _read(
     elif digest[:16] in indexed:
         return False
     else:
+        from planindex.extract import extract  # PyMuPDF and the layout code: 0.3 s that a JSONL ingest never needs
+
         on_page = functools.partial(on_progress, str(item.path)) if on_progress else None
         item.extractions = [extract(absolute, on_page=on_page, **overrides)]  # type: ignore[arg-type]
     item.send_all(analyzer)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from planindex.errors import BadJsonl, NotFound
-from planindex.records import KINDS, Document, Extraction, Passage
+from planindex.records import KINDS, Document, Extraction, Passage, sha256_of
 
 OPTIONAL_TEXT = ("title", "city", "kind", "item")
 
@@ -99,7 +99,7 @@ def _collector_paused() -> Iterator[None]:
 def _extractions(path: Path, on_passage: Callable[[Passage], None] | None, digest: str | None) -> list[Extraction]:
     if not path.exists():
         raise NotFound(path, "no such file")
-    digest = digest or hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = digest or sha256_of(path)
     groups: dict[tuple[str, str | None, int | None], list[Passage]] = {}
     doc_ids: dict[tuple[str, str | None, int | None], str] = {}
     seen: set[str] = set()

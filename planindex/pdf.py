@@ -6,7 +6,6 @@ PDF never matters.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 import pymupdf
 
 from planindex.errors import CorruptPdf, EmptyPdf, EncryptedPdf, NotAPdf, NotFound
+from planindex.records import sha256_of
 
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
@@ -84,14 +84,6 @@ class PdfFile:
     sha256: str
     page_count: int
     metadata_title: str
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _open(path: Path) -> pymupdf.Document:

@@ -46,6 +46,15 @@ def test_search_loads_neither_pymupdf_nor_pydantic(corpus_index: Path) -> None:
     assert _run_and_list_imports([search], ("pymupdf", "fitz", "pydantic")) == ([0], [])
 
 
+def test_a_jsonl_ingest_loads_no_pymupdf(tmp_path: Path) -> None:
+    """Passages extracted elsewhere need no PDF reader: PyMuPDF and the layout code are 0.3 s of
+    every start, imported only when a PDF is met."""
+    source = tmp_path / "passages.jsonl"
+    source.write_text('{"id": "a-1", "text": "待機児童の解消に向けて保育所を整備した"}\n', encoding="utf-8")
+    ingest = ["ingest", "--index", str(tmp_path / "index"), str(source)]
+    assert _run_and_list_imports([ingest], ("pymupdf", "fitz")) == ([0], [])
+
+
 def test_hits_stay_indented_under_their_rank_in_80_columns(corpus_index: Path) -> None:
     """A pipe, like a small terminal, gets 80 columns: Japanese wraps there, and a wrapped line must
     stay under its hit, not start at the margin where it reads as the next hit."""
