@@ -118,9 +118,11 @@ def extract(
     year: int | None = None,
     title: str | None = None,
     on_page: ProgressCallback | None = None,
+    digest: str | None = None,
 ) -> Extraction:
-    """Structured records of one PDF. Raises an InputError subclass when the file cannot be used."""
-    info, page_iter = read_pdf(path)
+    """Structured records of one PDF. Raises an InputError subclass when the file cannot be used.
+    digest: the file's SHA-256, when the caller has hashed it already."""
+    info, page_iter = read_pdf(path, digest)
     pages = []
     for content in page_iter:
         pages.append(content)

@@ -243,7 +243,7 @@ def _read(
         from planindex.extract import extract  # PyMuPDF and the layout code: 0.3 s that a JSONL ingest never needs
 
         on_page = functools.partial(on_progress, str(item.path)) if on_progress else None
-        item.extractions = [extract(absolute, on_page=on_page, **overrides)]  # type: ignore[arg-type]
+        item.extractions = [extract(absolute, on_page=on_page, digest=digest, **overrides)]  # type: ignore[arg-type]
     item.send_all(analyzer)
     return True
 

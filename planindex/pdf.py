@@ -332,10 +332,10 @@ def damage_warning(lost: list[int]) -> str:
     return f"damaged PDF (repaired on opening): page{'s' if len(lost) > 1 else ''} {pages} could not be read; get the file again"
 
 
-def read_pdf(path: Path) -> tuple[PdfFile, Iterator[PageContent]]:
+def read_pdf(path: Path, digest: str | None = None) -> tuple[PdfFile, Iterator[PageContent]]:
     """Open a PDF (raising a clear InputError if it cannot be used) and read its pages lazily."""
     doc = _open(path)
-    info = PdfFile(path, sha256_of(path), doc.page_count, (doc.metadata or {}).get("title") or "")
+    info = PdfFile(path, digest or sha256_of(path), doc.page_count, (doc.metadata or {}).get("title") or "")
 
     def pages() -> Iterator[PageContent]:
         try:

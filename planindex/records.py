@@ -7,16 +7,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's content, read a megabyte at a time: what identifies a document's
-    source, so that an unchanged file is never read twice."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 KINDS = ("取り組み状況", "課題", "方向性", "目標", "評価", "本文")
 DOCUMENT_KINDS = ("総合戦略進捗管理表", "総括表", "政策評価表", "総合計画", "市政概要", "other")
 
@@ -137,3 +127,13 @@ class Extraction:
             "kpis": [k.to_json() for k in self.kpis],
             "warnings": list(self.warnings),
         }
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's content, read a megabyte at a time: what identifies a document's
+    source, so that an unchanged file is never read twice."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

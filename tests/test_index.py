@@ -229,9 +229,30 @@ def test_an_unchanged_jsonl_file_is_not_tokenized_again(tmp_path: Path, monkeypa
     def refuse(*_: object, **__: object) -> list[str]:
         raise AssertionError("an unchanged file was tokenized again")
 
+    monkeypatch.setattr(Tokenizer, "counts", refuse)  # what ingest tokenizes runs of texts with
     monkeypatch.setattr(Tokenizer, "words", refuse)
     report = ingest([source], tmp_path / "index")
     assert [e.status for e in report.events] == ["unchanged"]
+
+
+def test_a_pdf_is_hashed_once_per_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a PDF is indexed already is its content hash, which its document then carries: the
+    hash taken to decide is handed to the extraction, not taken again."""
+    from planindex import pdf as pdf_module
+    from planindex.records import sha256_of
+
+    hashed: list[Path] = []
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return sha256_of(path)
+
+    monkeypatch.setattr(ingest_module, "sha256_of", counting)
+    monkeypatch.setattr(pdf_module, "sha256_of", counting)
+    report = ingest([PDFS["hyoka"]], tmp_path / "index")
+    assert [e.status for e in report.events] == ["added"]
+    assert hashed == [PDFS["hyoka"].resolve()]
+    assert report.events[0].doc_id == sha256_of(PDFS["hyoka"])[:16]
 
 
 def test_a_file_that_is_not_an_index_is_one_line_for_every_command(tmp_path: Path) -> None:
