@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from planindex.line_table import LineTable, line_hashes
 from planindex.normalize import NORMALIZATION_VERSION, normalize
 
 DROPPED_POS = {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "接続詞"}
@@ -127,9 +128,10 @@ def bigrams(normalized: str) -> list[str]:
 # word's id may stand for another POS than its own (々 as a noun's id, with 記号 as its POS): its POS
 # is written instead, after a "u", from its six-field feature string. The line is the key of a memo
 # of what the word becomes, so that a text's words are one split of MeCab's output and one dictionary
-# lookup per word, both in C. The whitespace a surface carries says whether the word touches the
-# one before it (compounds and split alphanumerics join only touching words), and the surfaces laid
-# end to end are the text, which gives the offsets: MeCab's byte offsets would make every key unique.
+# lookup per word, both in C; for a run of texts, one hash of every line in numpy (line_table.py). The
+# whitespace a surface carries says whether the word touches the one before it (compounds and split
+# alphanumerics join only touching words), and the surfaces laid end to end are the text, which gives
+# the offsets: MeCab's byte offsets would make every key unique.
 NODE_FORMAT = r"%phl\t%M\n"
 UNKNOWN_FORMAT = r"u%f[0],%f[1]\t%M\n"
 # The written base form of a verb or adjective (進めた → 進める) is not in its id: the first time a
@@ -209,6 +211,7 @@ class Tokenizer:
     def _forget(self) -> None:
         """Start the memo and the numbering of entries and terms afresh."""
         self._memo: dict[str, int] = {}  # MeCab's line of a word → its entry's number
+        self._known_lines = LineTable()  # the memo's lines by their hashes, for counts()
         self._ambiguous: set[str] = set()  # keys that gave two base forms: never in the memo
         self._table: list[_Entry] = [None]  # entry number → entry
         self._entry_numbers: dict[_Entry, int] = {None: 0}
@@ -241,11 +244,15 @@ class Tokenizer:
         kind = _pos_kind(*ident[1:].split(",", 1))
         return _OTHER if kind == _INFLECTED else kind  # an unknown word has no base form: as written
 
-    def _lines(self, tagger: Any, text: str) -> list[str]:
-        """MeCab's output for the text, a line per word."""
+    def _output(self, tagger: Any, text: str) -> str:
+        """MeCab's output for the text: a line per word, then EOS."""
         if "\x00" in text or "\t" in text or "\n" in text or "\v" in text:
             text = text.translate(_AS_SPACE)
-        return tagger.parse(text).split("\n")[:-1]  # the last line is EOS
+        return tagger.parse(text)
+
+    def _lines(self, tagger: Any, text: str) -> list[str]:
+        """MeCab's output for the text, a line per word."""
+        return self._output(tagger, text).split("\n")[:-1]  # the last line is EOS
 
     def _term(self, term: str) -> int:
         number = self._term_numbers.get(term)
@@ -265,10 +272,12 @@ class Tokenizer:
             self._entry_terms.append(self._term(term))
         return number
 
-    def _numbers(self, text: str) -> tuple[list[str], list[int]]:
-        """MeCab's line and the number of the memo's entry for each word of the text; tagged again
-        with base forms when a verb or adjective is not in the memo."""
-        keys = self._lines(self._tagger, text)
+    def _numbers(self, text: str, keys: list[str] | None = None) -> tuple[list[str], list[int]]:
+        """MeCab's line (keys, when the text was tagged already) and the number of the memo's entry
+        for each word of the text; tagged again with base forms when a verb or adjective is not in
+        the memo."""
+        if keys is None:
+            keys = self._lines(self._tagger, text)
         try:
             return keys, list(map(self._memo.__getitem__, keys))
         except KeyError:
@@ -298,6 +307,7 @@ class Tokenizer:
             if key not in self._ambiguous and self._memo.setdefault(key, number) != number:
                 del self._memo[key]
                 self._ambiguous.add(key)
+                self._known_lines.put(int(line_hashes([key])[0]), -1)
             entries.append(entry)
         return entries
 
@@ -355,22 +365,15 @@ class Tokenizer:
 
     def _numbered_terms(self, normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(term number, text number) of each of words()'s terms of each text, in no order: a step
-        per text in Python (tagging and one memo lookup per word, both in C) and the rest in numpy
-        over every word of every text. The word-by-word loop it replaces cost a third as much as
-        tagging; numpy's calls cost more than that loop on one short text.
+        per text in Python (tagging) and the rest in numpy over every word of every text. The
+        word-by-word loop it replaces cost a third as much as tagging; numpy's calls cost more than
+        that loop on one short text.
 
         A kept word that touches the one before (no whitespace between) is joined to it, as a noun,
         when it starts with an ASCII letter or digit and the one before ends with one (UniDic splits
         'covid19'), as tokens() does; touching nouns form a run."""
         self._forget_if_full()
-        found: list[int] = []
-        lengths: list[int] = []
-        for text in normalized:
-            numbers = self._numbers(text)[1]
-            found += numbers
-            lengths.append(len(numbers))
-        entries = np.array(found, dtype=np.int64)
-        owners = np.repeat(np.arange(len(normalized), dtype=np.int64), lengths)
+        entries, owners = self._found_entries(normalized)
         if self._columns is None or len(self._columns[0]) != len(self._flags):
             self._columns = np.array(self._flags, dtype=np.uint8), np.array(self._entry_terms, dtype=np.int64)
         flags, terms = self._columns[0][entries], self._columns[1][entries]
@@ -391,6 +394,31 @@ class Tokenizer:
         named = (lengths_ > 2) & (lengths_ <= MAX_COMPOUND)  # a whole that is one name (two parts: the pair)
         wholes = self._whole_numbers(terms, starts[named], lengths_[named])
         return np.concatenate([terms[kept], pairs, wholes]), np.concatenate([owners[kept], owners[at], owners[starts[named]]])
+
+    def _found_entries(self, normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(memo entry number, text number) of every word of the texts, in order: each line of
+        MeCab's output found by its hash (line_table.py), and the texts with a line not found the
+        memo's way (_numbers), after which their lines are found by hash too. A word found to give
+        two base forms is forgotten by the table as well, and the run is looked up again, so that
+        every text of it is tagged again where that word is."""
+        outputs = [self._output(self._tagger, text) for text in normalized]
+        lengths = np.array([output.count("\n") for output in outputs], dtype=np.int64)  # words: the last line is EOS
+        hashes = np.delete(line_hashes(outputs), np.cumsum(lengths + 1) - 1)
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        owners = np.repeat(np.arange(len(normalized), dtype=np.int64), lengths)
+        while True:
+            ambiguous = len(self._ambiguous)
+            entries = self._known_lines.find(hashes)
+            for number in np.unique(owners[entries < 0]).tolist():
+                start, end = bounds[number], bounds[number + 1]
+                keys = outputs[number].split("\n")[:-1]
+                new = (entries[start:end] < 0).tolist()
+                entries[start:end] = self._numbers(normalized[number], keys)[1]
+                for key, line_hash, learn in zip(keys, hashes[start:end].tolist(), new):
+                    if learn and key in self._memo:
+                        self._known_lines.put(line_hash, self._memo[key])
+            if len(self._ambiguous) == ambiguous:
+                return entries, owners
 
     def _join(self, entries: np.ndarray, joins: np.ndarray, terms: np.ndarray, noun: np.ndarray) -> None:
         """Give each word that others join (covid + 19) the term of their surfaces laid end to end,

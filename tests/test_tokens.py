@@ -303,3 +303,33 @@ def test_numbered_terms_stay_right_when_the_numbering_starts_afresh(monkeypatch:
     for run, counters in zip(runs, expected):
         assert _per_text(tok.counts(run)) == counters
     assert len(tok._terms) < sum(len(c) for counters in expected for c in counters)  # it did start afresh
+
+
+def test_a_run_met_before_is_found_by_line_hashes_alone(monkeypatch: pytest.MonkeyPatch, corpus_texts: list[str]) -> None:
+    """counts() looks a run's words up in the line table first: once its texts have been through
+    the memo, none of them goes that way again."""
+    run = [normalize(text) for text in corpus_texts[:40]]
+    tok = Tokenizer()
+    first = _per_text(tok.counts(run))
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("a text went the memo's way")
+
+    monkeypatch.setattr(tok, "_numbers", refuse)
+    assert _per_text(tok.counts(run)) == first
+
+
+def test_a_word_found_to_give_two_base_forms_mid_run_is_tagged_again_in_every_text_of_it() -> None:
+    """The line table answers for the whole run before any text goes the memo's way; a text that
+    then finds a word ambiguous (進めた, remembered wrongly here) sends the run back to the table,
+    which has forgotten the word, so that the text before it is tagged again too."""
+    texts = ["事業を進めた", "事業を進めた。新たに走った"]
+    expected = [Counter(Tokenizer().words(text)) for text in texts]
+    tok = Tokenizer()
+    tok.counts(texts[:1])
+    [key] = [key for key, number in tok._memo.items() if (tok._table[number] or ("",))[0] == "進める"]
+    wrong = tok._number(("進む", False, False, False, "進め", False))
+    tok._memo[key] = wrong  # as if another text had said so
+    tok._known_lines.put(int(tokens.line_hashes([key])[0]), wrong)
+    assert _per_text(tok.counts(texts)) == expected
+    assert key in tok._ambiguous
