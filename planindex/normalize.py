@@ -94,8 +94,11 @@ _NFKC_UNSTABLE = re.compile(f"[^{_NFKC_STABLE}]+")
 _UPPER = re.compile("[A-Z]+")
 _DASH_RUN = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE + _LONG) + "]+")
 # What makes _DASH_RUN change a text: a run of ー alone stays, unless it is one ー between digits. Most
-# texts have only such runs (katakana words), and a search for this skips their calls to _dash.
-_DASH_CHANGE = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE) + "]|[0-9]" + _LONG + "[0-9]")
+# texts have only such runs (katakana words), and a search for these skips their calls to _dash. Two
+# searches: with the digits as an alternative, the engine tried both at every character (7 us a
+# passage, against 4 for the two).
+_DASH_CHAR = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE) + "]")
+_DIGIT_LONG_DIGIT = re.compile("[0-9]" + _LONG + "[0-9]")
 _DIGIT_COMMA = re.compile(",(?<=[0-9],)(?=[0-9]{3}(?![0-9]))")
 _WHITESPACE = re.compile(r"\s+")
 _EDGE_SPACE = re.compile("^ | $")  # after _WHITESPACE: the spaces " ".join(text.split()) drops
@@ -211,7 +214,7 @@ def normalize(text: str) -> str:
     lowered = _UPPER.sub(_lower, text)
     if lowered != text:
         lowered = _nfkc(lowered)
-    if _DASH_CHANGE.search(lowered):
+    if _DASH_CHAR.search(lowered) or (_LONG in lowered and _DIGIT_LONG_DIGIT.search(lowered)):
         lowered = _DASH_RUN.sub(_dash, lowered)
     text = _DIGIT_COMMA.sub("", lowered)
     text = _JAPANESE_SPACE.sub("", " ".join(text.split()))  # str.split() splits on the whitespace that \s matches
