@@ -31,6 +31,7 @@ NOUN_POS = {"名詞", "接頭辞", "接尾辞", "代名詞", "形状詞"}
 # Words so common in plans that they carry no meaning of their own, beyond the POS filter.
 STOPWORDS = {"する", "ある", "いる", "なる", "できる", "れる", "られる", "こと", "もの", "ため", "よう", "等", "とき", "ところ"}
 MAX_COMPOUND = 6  # parts; longer noun runs are lists, not one name
+NARROW_KEY_BITS = 32  # counts() packs (text, term) keys that fit in this many bits as uint32, others as int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,11 +356,15 @@ class Tokenizer:
     def counts(self, normalized: list[str]) -> WordCounts:
         """Each text's index terms (words(), with pairs) counted, for a run of texts at once."""
         numbers, owners = self._numbered_terms(normalized)
-        # one sort by (text, term number) counts them; term numbers are below 2**32 (TERM_LIMIT)
-        pairs, counts = np.unique((owners << 32) | numbers, return_counts=True)
-        present = np.unique(pairs & 0xFFFFFFFF)
-        local = np.searchsorted(present, pairs & 0xFFFFFFFF)
-        sizes = np.bincount(pairs >> 32, minlength=len(normalized))
+        # One sort by (text, term number) counts them, packed in one integer: 32 bits when they fit
+        # (a run of 500 texts and up to 2**23 terms), which numpy sorts in half the time of 64.
+        shift = max(len(self._terms) - 1, 1).bit_length()
+        packed = np.uint32 if len(normalized) << shift <= 1 << NARROW_KEY_BITS else np.int64
+        pairs, counts = np.unique((owners.astype(packed) << shift) | numbers.astype(packed), return_counts=True)
+        terms = pairs & ((1 << shift) - 1)
+        present = np.unique(terms)
+        local = np.searchsorted(present, terms)
+        sizes = np.bincount(pairs >> shift, minlength=len(normalized))
         distinct = [self._terms[number] for number in present.tolist()]
         return WordCounts(distinct, local.astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
 

@@ -154,6 +154,14 @@ def test_a_chunk_counts_each_text_like_a_counter(texts: list[str]) -> None:
     assert _per_text(run) == [Counter(analyze(text)[0]) for text in texts]
 
 
+@pytest.mark.parametrize("narrow_bits", [32, 0])
+def test_counts_are_the_same_with_keys_of_32_or_64_bits(monkeypatch: pytest.MonkeyPatch, corpus_texts: list[str], narrow_bits: int) -> None:
+    """A run's (text, term) keys are packed in 32 bits when they fit, else 64: both count alike."""
+    monkeypatch.setattr(tokens, "NARROW_KEY_BITS", narrow_bits)
+    run = [normalize(text) for text in corpus_texts[:60]]
+    assert _per_text(Tokenizer().counts(run)) == [Counter(Tokenizer().words(text)) for text in run]
+
+
 def _per_text(found: WordCounts) -> list[dict[str, int]]:
     """Each text's term counts, from a run's (local id, count) pairs."""
     bounds = [0, *itertools.accumulate(found.sizes.tolist())]
