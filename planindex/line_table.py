@@ -1,7 +1,7 @@
 """MeCab's output lines → the tokenizer's memo entry numbers, for a whole run of texts in numpy.
 
 Looking each line up in the memo (a dict keyed by the line) costs a str object and a hash per word,
-about 200 ns, a tenth of tagging it: here every line of a run of texts is hashed at once from its
+about 300 ns, a seventh of tagging it: here every line of a run of texts is hashed at once from its
 code points and found in an open-addressing table of the lines the memo holds. The table is a
 cache of the memo: a line it lacks (or that it was told to forget) goes the memo's way.
 
@@ -102,12 +102,12 @@ class LineTable:
     def put(self, line_hash: int, number: int) -> None:
         """Remember a line's number; -1 makes the table send the line the memo's way again. A table
         half full takes no new line (probing would slow down): those go the memo's way."""
-        slot, mask = line_hash >> int(self._shift), len(self._hashes) - 1
-        while self._hashes[slot] not in (_EMPTY, line_hash):
+        slot, mask, target = line_hash >> int(self._shift), len(self._hashes) - 1, np.uint64(line_hash)
+        while self._hashes[slot] not in (_EMPTY, target):
             slot = (slot + 1) & mask
         if self._hashes[slot] == _EMPTY:
             if number == _ABSENT or self.size >= len(self._hashes) // 2:
                 return
-            self._hashes[slot] = line_hash
+            self._hashes[slot] = target
             self.size += 1
         self._numbers[slot] = number

@@ -402,8 +402,8 @@ class Tokenizer:
 
     def _found_entries(self, normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(memo entry number, text number) of every word of the texts, in order: each line of
-        MeCab's output found by its hash (line_table.py), and the texts with a line not found the
-        memo's way (_numbers), after which their lines are found by hash too. A word found to give
+        MeCab's output found by its hash (line_table.py); a text with a line the table lacks goes the
+        memo's way (_numbers), after which its lines are found by hash too. A word found to give
         two base forms is forgotten by the table as well, and the run is looked up again, so that
         every text of it is tagged again where that word is."""
         outputs = [self._output(self._tagger, text) for text in normalized]
