@@ -42,18 +42,15 @@ def line_hashes(texts: list[str]) -> np.ndarray:
     by newlines; its last needs none). Texts are hashed together up to BLOCK code points: arrays
     of a whole run of texts were large enough that the allocator gave their pages back to the
     system after each run and took them again, zeroed, on the next."""
-    hashed: list[np.ndarray] = []
-    group: list[str] = []
+    groups: list[list[str]] = [[]]
     size = 0
     for text in texts:
-        group.append(text)
-        size += len(text) + 1
         if size >= BLOCK:
-            hashed.append(_hashes("\n".join([*group, ""])))
-            group, size = [], 0
-    if group:
-        hashed.append(_hashes("\n".join([*group, ""])))
-    return np.concatenate(hashed) if hashed else np.empty(0, np.uint64)
+            groups.append([])
+            size = 0
+        groups[-1].append(text)
+        size += len(text) + 1
+    return np.concatenate([_hashes("\n".join([*group, ""])) for group in groups if group] or [np.empty(0, np.uint64)])
 
 
 def _hashes(lines: str) -> np.ndarray:

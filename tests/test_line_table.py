@@ -3,6 +3,7 @@ their definitions (a polynomial computed in Python, a dict)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,7 +57,7 @@ def test_the_table_finds_what_was_put_and_nothing_else(put: dict[int, int], othe
     for line_hash, number in expected.items():
         table.put(line_hash, number)
     asked = [*expected, *others]
-    found = table.find(line_table.np.array(asked, dtype=line_table.np.uint64)).tolist()
+    found = table.find(np.array(asked, dtype=np.uint64)).tolist()
     assert found == [expected.get(h, -1) for h in asked]
 
 
@@ -64,10 +65,10 @@ def test_a_forgotten_line_is_not_found_and_can_be_put_again() -> None:
     table = LineTable()
     table.put(7, 3)
     table.put(7, -1)
-    assert table.find(line_table.np.array([7], dtype=line_table.np.uint64)).tolist() == [-1]
+    assert table.find(np.array([7], dtype=np.uint64)).tolist() == [-1]
     table.put(7, 4)
     table.put(9, -1)  # forgetting a line never put takes no slot
-    assert table.find(line_table.np.array([7, 9], dtype=line_table.np.uint64)).tolist() == [4, -1]
+    assert table.find(np.array([7, 9], dtype=np.uint64)).tolist() == [4, -1]
     assert table.size == 1
 
 
@@ -79,5 +80,5 @@ def test_a_half_full_table_takes_no_new_line_but_still_answers(monkeypatch: pyte
         table.put(line_hash, number)
     assert table.size == 8
     table.put(hashes[0], 42)  # a known line is still updated
-    found = table.find(line_table.np.array(hashes, dtype=line_table.np.uint64)).tolist()
+    found = table.find(np.array(hashes, dtype=np.uint64)).tolist()
     assert found == [42, *range(1, 8), -1]
