@@ -319,10 +319,13 @@ def wait_for_the_write(folder: Path, process: subprocess.Popen[bytes], timeout: 
 def test_an_ingest_killed_at_any_point_leaves_the_previous_index_as_it_was(index_copy: Path, tmp_path: Path, sentences: list[str]) -> None:
     """SIGKILL at three moments of a 50,000-passage ingest (starting up, reading and tokenizing),
     and twice inside the write transaction itself (an ingest, and a --rebuild that has already
-    dropped every table), from a smaller input so that the write comes soon. Each time, the index
-    reads and searches exactly as before; then it still takes a new ingest."""
+    dropped every table), from a smaller input so that the write comes soon, yet writes several
+    times SQLite's 2 MB page cache: its pages spill to the WAL long before the commit, which is
+    what wait_for_the_write sees (1,500 passages fitted the cache, so that the WAL first grew in
+    the commit itself, which the check could then miss). Each time, the index reads and searches
+    exactly as before; then it still takes a new ingest."""
     big = write_passages(tmp_path / "big.jsonl", sentences, 50_000, seed=1)
-    small = write_passages(tmp_path / "small.jsonl", sentences, 1_500, seed=2)
+    small = write_passages(tmp_path / "small.jsonl", sentences, 10_000, seed=2)
     before, results = index_state(index_copy), ranked(index_copy)
 
     for delay in (0.3, 1.5, 4.0):
@@ -335,9 +338,11 @@ def test_an_ingest_killed_at_any_point_leaves_the_previous_index_as_it_was(index
 
     for extra in ((), ("--rebuild",)):
         process = start_ingest(small, "--index", index_copy, *extra)
-        wait_for_the_write(index_copy, process)
-        assert index_state(index_copy) == before  # a reader meanwhile sees the old index, unblocked
-        kill(process)
+        try:
+            wait_for_the_write(index_copy, process)
+            assert index_state(index_copy) == before  # a reader meanwhile sees the old index, unblocked
+        finally:
+            kill(process)  # a stopped ingest left behind would hold the index for the tests after
         assert index_state(index_copy) == before
         assert ranked(index_copy) == results
 
