@@ -139,7 +139,11 @@ def test_a_bad_file_through_the_cli_is_one_line_and_indexes_nothing_of_it(tmp_pa
 
 @pytest.mark.parametrize(
     ("content", "problem"),
-    [(b"", "no passages"), (b"\n\n  \n", "no passages"), (b'{"id": "x", "text": "\x93\xfa\x96\x7b"}\n', "not UTF-8")],
+    [
+        (b"", "no passages"),
+        (b"\n\n  \n", "no passages"),
+        (b'{"id": "w", "text": "ok"}\n{"id": "x", "text": "\x93\xfa\x96\x7b"}\n', "line 2: not UTF-8"),
+    ],
 )
 def test_a_file_with_no_passages_or_not_utf8_is_refused(tmp_path: Path, content: bytes, problem: str) -> None:
     path = tmp_path / "odd.jsonl"
