@@ -96,15 +96,28 @@ class LineTable:
             pending = pending[~hit & (there != _EMPTY)]
         return found
 
-    def put(self, line_hash: int, number: int) -> None:
-        """Remember a line's number; -1 makes the table send the line the memo's way again. A table
-        half full takes no new line (probing would slow down): those go the memo's way."""
-        slot, mask, target = line_hash >> int(self._shift), len(self._hashes) - 1, np.uint64(line_hash)
-        while self._hashes[slot] not in (_EMPTY, target):
-            slot = (slot + 1) & mask
-        if self._hashes[slot] == _EMPTY:
-            if number == _ABSENT or self.size >= len(self._hashes) // 2:
-                return
-            self._hashes[slot] = target
-            self.size += 1
-        self._numbers[slot] = number
+    def put(self, hashes: np.ndarray, numbers: np.ndarray) -> None:
+        """Remember each line's number (a hash given twice keeps its first); -1 makes the table send
+        the line the memo's way again. All lines at once: a run's first texts teach it tens of
+        thousands, at 3 us each one by one. A table half full takes no new line (probing would slow
+        down): those go the memo's way."""
+        hashes, first = np.unique(np.asarray(hashes, np.uint64), return_index=True)
+        numbers = np.asarray(numbers, np.int32)[first]
+        mask = len(self._hashes) - 1
+        slots = (hashes >> self._shift).astype(np.intp)
+        pending = np.arange(len(hashes))
+        while len(pending):
+            there = self._hashes[slots[pending]]
+            known = there == hashes[pending]
+            self._numbers[slots[pending[known]]] = numbers[pending[known]]
+            free = there == _EMPTY
+            claims = pending[free & (numbers[pending] != _ABSENT)]
+            # one line per free slot, while the table is under half full; the others probe on
+            _, firsts = np.unique(slots[claims], return_index=True)
+            taken = claims[firsts][: max(len(self._hashes) // 2 - self.size, 0)]
+            self._hashes[slots[taken]], self._numbers[slots[taken]] = hashes[taken], numbers[taken]
+            self.size += len(taken)
+            onward = pending[~known & ~free]
+            slots[onward] = (slots[onward] + 1) & mask
+            # a claim that lost its slot to another line probes on from it; one refused for room is dropped
+            pending = np.concatenate([onward, np.setdiff1d(claims, taken)]) if len(taken) == len(firsts) else onward

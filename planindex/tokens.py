@@ -13,6 +13,7 @@ a planner keeps apart. Verbs and adjectives use their written base form (進め�
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -308,7 +309,7 @@ class Tokenizer:
             if key not in self._ambiguous and self._memo.setdefault(key, number) != number:
                 del self._memo[key]
                 self._ambiguous.add(key)
-                self._known_lines.put(int(line_hashes([key])[0]), -1)
+                self._known_lines.put(line_hashes([key]), np.array([-1]))
             entries.append(entry)
         return entries
 
@@ -414,14 +415,15 @@ class Tokenizer:
         while True:
             ambiguous = len(self._ambiguous)
             entries = self._known_lines.find(hashes)
-            for number in np.unique(owners[entries < 0]).tolist():
+            missed = entries < 0
+            learned: list[str] = []  # the lines missed, in order, to be put in the table with their memo numbers
+            for number in np.unique(owners[missed]).tolist():
                 start, end = bounds[number], bounds[number + 1]
                 keys = outputs[number].split("\n")[:-1]
-                new = (entries[start:end] < 0).tolist()
+                learned += itertools.compress(keys, missed[start:end].tolist())
                 entries[start:end] = self._numbers(normalized[number], keys)[1]
-                for key, line_hash, learn in zip(keys, hashes[start:end].tolist(), new):
-                    if learn and key in self._memo:
-                        self._known_lines.put(line_hash, self._memo[key])
+            # a line made ambiguous by a later text is no longer in the memo: -1 keeps it out of the table
+            self._known_lines.put(hashes[missed], np.array([self._memo.get(key, -1) for key in learned], dtype=np.int32))
             if len(self._ambiguous) == ambiguous:
                 return entries, owners
 

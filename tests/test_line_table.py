@@ -48,14 +48,21 @@ def test_texts_hashed_a_few_at_a_time_hash_as_all_at_once(texts: list[str], bloc
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
-@given(st.dictionaries(ODD_HASH, st.integers(0, 2**31 - 1), max_size=50), st.lists(ODD_HASH, max_size=20), st.integers(0, 7))
-def test_the_table_finds_what_was_put_and_nothing_else(put: dict[int, int], others: list[int], crowd: int) -> None:
-    """Hashes that share their high bits (crowd of them per slot) land in one slot and probe on."""
+@given(
+    st.dictionaries(ODD_HASH, st.integers(0, 2**31 - 1), max_size=50),
+    st.lists(ODD_HASH, max_size=20),
+    st.integers(0, 7),
+    st.integers(0, 60),
+)
+def test_the_table_finds_what_was_put_and_nothing_else(put: dict[int, int], others: list[int], crowd: int, cut: int) -> None:
+    """Hashes that share their high bits (crowd of them per slot) land in one slot and probe on,
+    whether they are put in one batch or in two (split at cut)."""
     crowded = {(h >> 40 << 40) | (i << 1) | 1: n for i, (h, n) in enumerate(put.items()) if i < crowd}
     expected = {**put, **crowded}
     table = LineTable()
-    for line_hash, number in expected.items():
-        table.put(line_hash, number)
+    hashes, numbers = np.array(list(expected), dtype=np.uint64), np.array(list(expected.values()))
+    table.put(hashes[:cut], numbers[:cut])
+    table.put(hashes[cut:], numbers[cut:])
     asked = [*expected, *others]
     found = table.find(np.array(asked, dtype=np.uint64)).tolist()
     assert found == [expected.get(h, -1) for h in asked]
@@ -63,11 +70,10 @@ def test_the_table_finds_what_was_put_and_nothing_else(put: dict[int, int], othe
 
 def test_a_forgotten_line_is_not_found_and_can_be_put_again() -> None:
     table = LineTable()
-    table.put(7, 3)
-    table.put(7, -1)
+    table.put(np.array([7]), np.array([3]))
+    table.put(np.array([7]), np.array([-1]))
     assert table.find(np.array([7], dtype=np.uint64)).tolist() == [-1]
-    table.put(7, 4)
-    table.put(9, -1)  # forgetting a line never put takes no slot
+    table.put(np.array([7, 9]), np.array([4, -1]))  # forgetting a line never put takes no slot
     assert table.find(np.array([7, 9], dtype=np.uint64)).tolist() == [4, -1]
     assert table.size == 1
 
@@ -76,9 +82,9 @@ def test_a_half_full_table_takes_no_new_line_but_still_answers(monkeypatch: pyte
     monkeypatch.setattr(line_table, "SLOT_BITS", 4)
     table = LineTable()
     hashes = [(i << 60) | 1 for i in range(9)]
-    for number, line_hash in enumerate(hashes):
-        table.put(line_hash, number)
+    table.put(np.array(hashes[:5], dtype=np.uint64), np.arange(5))
+    table.put(np.array(hashes[5:], dtype=np.uint64), np.arange(5, 9))  # room for three of the four
     assert table.size == 8
-    table.put(hashes[0], 42)  # a known line is still updated
+    table.put(np.array([hashes[0]], dtype=np.uint64), np.array([42]))  # a known line is still updated
     found = table.find(np.array(hashes, dtype=np.uint64)).tolist()
     assert found == [42, *range(1, 8), -1]

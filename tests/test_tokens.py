@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -338,6 +339,6 @@ def test_a_word_found_to_give_two_base_forms_mid_run_is_tagged_again_in_every_te
     [key] = [key for key, number in tok._memo.items() if (tok._table[number] or ("",))[0] == "進める"]
     wrong = tok._number(("進む", False, False, False, "進め", False))
     tok._memo[key] = wrong  # as if another text had said so
-    tok._known_lines.put(int(tokens.line_hashes([key])[0]), wrong)
+    tok._known_lines.put(tokens.line_hashes([key]), np.array([wrong]))
     assert _per_text(tok.counts(texts)) == expected
     assert key in tok._ambiguous
