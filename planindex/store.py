@@ -2,22 +2,29 @@
 the word vocabulary, per-record word counts and a manifest of what built it. Bigram counts are
 not stored: they are a function of the normalized text, counted when the arrays are built.
 
-A passage or KPI row keeps its JSON and its normalized text in one deflate stream (`data`): the
+A passage or KPI row keeps its JSON and its normalized text in one zstd frame (`data`): the
 normalized text is mostly the JSON's text again, which the compressor stores as back-references,
-so it costs a few percent where a column of its own cost as much as the JSON. The stream holds
-UTF-16, where Japanese takes two bytes a character instead of three, and starts from a preset
-dictionary of the records' JSON keys, which a stream of a few hundred bytes would otherwise spell
-out in each row: a passage of the 100k benchmark takes 440 bytes instead of 570.
+so it costs a few percent where a column of its own cost as much as the JSON. The frame holds
+UTF-16, where Japanese takes two bytes a character instead of three, compressed from a dictionary
+of the records' JSON keys, which a frame of a few hundred bytes would otherwise spell out in each
+row: a passage of the 100k benchmark takes 458 bytes instead of 570.
 
 Every ingest or removal is one transaction: a process killed half-way leaves the previous
 index intact, and readers are never blocked by a writer (WAL). Each commit bumps a generation
 number that names the derived BM25 arrays cached beside the database.
+
+A new index is the exception: it is built in a file of its own beside where it goes, without the
+WAL, and linked into place whole once it is on disk. In WAL mode every page is written twice (to
+the WAL, then by the checkpoint after the commit): the commit of a 100k-passage ingest took 0.5 s,
+with nothing else left to do, and takes 0.15 s aside. Until the link there is no index, which is
+what a reader is told, and a build killed half-way leaves a file that the next build removes.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +47,7 @@ BUSY_TIMEOUT = 30  # seconds a writer waits for another writer before giving up
 # SQLite caps it at its compiled maximum (2 GB by default); it is address space, not memory.
 MMAP_SIZE = 1 << 31
 CACHE_FOLDER = "cache"  # derived arrays, per generation: cache/g<N>/ (index.py)
+BUILDING = ".building"  # a new index being built: planindex.db.<pid>.building
 SCHEMA_VERSION = "1"
 # Records name their document by its number, a byte or two, where its 16-character id in every row
 # and in the index over it took 4 MB at 100k passages; the views `passages` and `kpis` give the
@@ -261,6 +269,20 @@ def record_norm(blob: bytes) -> str:
     return _halves(blob)[1]
 
 
+def _remove_if_abandoned(building: Path) -> None:
+    """Delete a new index's file whose build is over (killed): nobody holds its lock."""
+    probe = sqlite3.connect(building, isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN EXCLUSIVE")
+    except sqlite3.OperationalError:  # locked: its build is running
+        return
+    except sqlite3.DatabaseError:  # killed before its first page was whole
+        pass
+    finally:
+        probe.close()
+    building.unlink(missing_ok=True)
+
+
 def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
     name = getattr(exc, "sqlite_errorname", "")
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
@@ -270,11 +292,25 @@ def _open_error(path: Path, exc: sqlite3.DatabaseError) -> IndexError_:
     return IndexError_(f"cannot open the index {path} ({exc})")
 
 
+def _connect(path: Path | str, journal: str = "WAL") -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
+    try:
+        db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a no-op once the database exists
+        db.execute(f"PRAGMA journal_mode={journal}")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
+    except sqlite3.DatabaseError:
+        db.close()
+        raise
+    return db
+
+
 class Store:
     def __init__(self, folder: Path, connection: sqlite3.Connection) -> None:
         self.folder = folder
         self.db = connection
         self._layout: dict[str, str] | None = None  # the manifest to lay down fresh tables with, on the first write
+        self._building = False  # whether that first write makes a new index, aside (the module's docstring)
 
     @classmethod
     def open(cls, folder: Path, expected: dict[str, str], create: bool = False, rebuild: bool = False) -> Store:
@@ -288,13 +324,16 @@ class Store:
         if not path.exists() and not create:
             raise IndexMissing(f"no index in {folder}: build one with `planindex ingest corpora/`")
         folder.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT)
+        if not path.exists():  # until the first write, an empty database stands in for the one to be built
+            store = cls(folder, _connect(":memory:"))
+            store._layout, store._building = expected, True
+            return store
+        try:
+            db = _connect(path)
+        except sqlite3.DatabaseError as exc:
+            raise _open_error(path, exc) from exc
         store = cls(folder, db)
         try:
-            db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a no-op once the database exists
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(f"PRAGMA mmap_size={MMAP_SIZE}")
             manifest = store.manifest()
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -335,9 +374,11 @@ class Store:
     def transaction(self) -> Iterator[None]:
         """One write transaction: all of it lands, or none of it does. One that changed no row is
         rolled back: it is not a new generation, and the index stays byte for byte as it was."""
+        building = self._start_building() if self._building else None
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:  # only "database is locked" can happen here
+            self._stop_building(building)
             raise IndexBusy(
                 f"another process has been writing to the index in {self.folder} for {BUSY_TIMEOUT} s ({exc}): run this again when it ends"
             ) from exc
@@ -348,13 +389,63 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._stop_building(building)
             raise
         if self.db.total_changes == changes:
             self.db.execute("ROLLBACK")
+            self._stop_building(building)
             return
         self.db.execute("UPDATE manifest SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
         self.db.execute("COMMIT")
+        if building:
+            self._put_in_place(building)
         self._layout = None
+
+    def _start_building(self) -> Path:
+        """Connect to a new file for the new index, after removing those that builds killed
+        half-way left (a running build holds its file's lock from here to its end). Its rollback
+        journal is in memory: a journal holds nothing for pages added, which are all of them, and
+        the file is thrown away if anything fails. The commit syncs it (synchronous=NORMAL), so
+        that its name never points at half a file."""
+        for left in self.folder.glob(f"{DB_NAME}.*{BUILDING}"):
+            _remove_if_abandoned(left)
+        building = self.folder / f"{DB_NAME}.{os.getpid()}{BUILDING}"
+        building.unlink(missing_ok=True)
+        self.db.close()
+        try:
+            self.db = _connect(building, journal="MEMORY")
+        except sqlite3.DatabaseError as exc:
+            self.db = _connect(":memory:")
+            raise _open_error(building, exc) from exc
+        return building
+
+    def _stop_building(self, building: Path | None) -> None:
+        if building:
+            self.db.close()
+            building.unlink(missing_ok=True)
+            self.db = _connect(":memory:")
+
+    def _put_in_place(self, building: Path) -> None:
+        """Write the new index to disk, then give it its name: a link, which fails where another
+        process put an index meanwhile (a rename would replace it, and could meet its WAL)."""
+        self.db.close()
+        self.db = _connect(":memory:")
+        path = self.folder / DB_NAME
+        try:
+            os.link(building, path)
+        except FileExistsError as exc:
+            raise IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it") from exc
+        except FileNotFoundError as exc:  # removed by a build started meanwhile, in the instant before this one held it
+            raise IndexBusy(f"another process was building an index in {self.folder} too: run this again") from exc
+        except OSError:  # a file system without hard links: the check and the rename are two steps
+            if path.exists():
+                raise IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it") from None
+            os.replace(building, path)
+        finally:
+            building.unlink(missing_ok=True)
+        self.db.close()
+        self.db = _connect(path)
+        self._building = False
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -353,6 +353,68 @@ def test_an_ingest_killed_at_any_point_leaves_the_previous_index_as_it_was(index
     assert [e.status for e in ingest([tiny], index_copy).events] == ["added"]
 
 
+def building_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"{DB_NAME}.*{store_module.BUILDING}"))
+
+
+def test_a_new_index_is_built_aside_and_put_in_place_in_wal_mode(tmp_path: Path, sentences: list[str]) -> None:
+    folder = tmp_path / "index"
+    ingest([write_passages(tmp_path / "p.jsonl", sentences, 50)], folder)
+    assert building_files(folder) == []
+    db = sqlite3.connect(folder / DB_NAME)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # readers are not blocked by the next writer
+        assert db.execute("SELECT COUNT(*) FROM passages").fetchone() == (50,)
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+def test_a_new_index_killed_while_written_leaves_no_index_and_the_next_build_clears_its_file(tmp_path: Path, sentences: list[str]) -> None:
+    """Until it is put in place there is no index, which a reader is told at once; the file of the
+    killed build is removed by the next one, which a build still running is not (it holds its lock)."""
+    folder = tmp_path / "index"
+    process = start_ingest(write_passages(tmp_path / "p.jsonl", sentences, 10_000, seed=2), "--index", folder)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(path.stat().st_size > 4 * store_module.PAGE_SIZE for path in building_files(folder)):
+            assert process.poll() is None, "the ingest ended before it was caught writing"
+            assert time.monotonic() < deadline, "the ingest never started writing"
+            time.sleep(0.002)
+        os.killpg(process.pid, signal.SIGSTOP)
+        assert not (folder / DB_NAME).exists()
+        assert_one_line_error(run_cli("search", "待機児童", "--index", folder, timeout=60), "no index in")
+    finally:
+        kill(process)
+    [abandoned] = building_files(folder)
+    running = folder / f"{DB_NAME}.1{store_module.BUILDING}"
+    holder = sqlite3.connect(running, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        assert [e.status for e in ingest([write_passages(tmp_path / "q.jsonl", sentences, 20)], folder).events] == ["added"]
+        assert building_files(folder) == [running]
+    finally:
+        holder.close()
+    assert not abandoned.exists()
+    assert [doc["passages"] for doc in index_state(folder).docs["documents"]] == [20]
+
+
+def test_a_new_index_made_by_another_process_meanwhile_is_kept(tmp_path: Path, sentences: list[str]) -> None:
+    """Two first ingests into one folder: the one that puts its index in place last refuses to
+    replace the other's (a rename could also meet that index's WAL) and leaves no file behind."""
+    folder = tmp_path / "index"
+    late = store_module.Store.open(folder, ingest_module.expected_manifest(), create=True)
+    try:
+        ingest([write_passages(tmp_path / "p.jsonl", sentences, 20)], folder)
+        made = index_state(folder)
+        with pytest.raises(IndexBusy, match="another process made an index"), late.transaction():
+            late.put_document("d", {"id": "d"})
+    finally:
+        late.close()
+    assert index_state(folder) == made
+    assert building_files(folder) == []
+
+
 def test_a_reader_is_not_blocked_by_an_open_write_transaction(index_copy: Path) -> None:
     before = ranked(index_copy)
     writer = sqlite3.connect(index_copy / DB_NAME, isolation_level=None)
