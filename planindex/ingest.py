@@ -14,12 +14,14 @@ import itertools
 import multiprocessing
 import os
 import sys
-from array import array
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from planindex.errors import InputError, NotFound
 from planindex.index import default_folder, expected_manifest
@@ -28,7 +30,7 @@ from planindex.linking import relink
 from planindex.normalize import normalize
 from planindex.records import Extraction, Kpi, Passage, sha256_of
 from planindex.store import Store, pack_counts
-from planindex.tokens import WordCounts, tokenizer
+from planindex.tokens import TermIds, WordCounts, tokenizer
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
 PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
@@ -113,11 +115,12 @@ class Analysis:
     runs: list[WordCounts]
 
 
-def analyze_chunk(texts: list[str]) -> Analysis:
+def analyze_chunk(texts: list[str], session: str | None = None) -> Analysis:
     """Normalize, tokenize and count the words of texts in this process (a worker builds its own
-    tagger on first use). Everything per occurrence happens here, in parallel."""
+    tagger on first use). Everything per occurrence happens here, in parallel. session: the
+    ingest's, whose reader is sent each term once (tokens.WordCounts)."""
     norms = [normalize(text) for text in texts]
-    return Analysis(norms, [tokenizer().counts(norms)])
+    return Analysis(norms, [tokenizer().counts(norms, session)])
 
 
 class Analyzer:
@@ -134,6 +137,7 @@ class Analyzer:
 
     def __init__(self, on_progress: ProgressCallback | None = None) -> None:
         self.texts = 0
+        self.session = uuid.uuid4().hex
         self._waiting: list[str] = []  # texts not yet sent
         self._sent: collections.deque[Future[Analysis]] = collections.deque()
         self._pool: ProcessPoolExecutor | None = None
@@ -162,13 +166,13 @@ class Analyzer:
     def _send(self) -> None:
         assert self._pool is not None
         for start in range(0, len(self._waiting), CHUNK):
-            self._sent.append(self._pool.submit(analyze_chunk, self._waiting[start : start + CHUNK]))
+            self._sent.append(self._pool.submit(analyze_chunk, self._waiting[start : start + CHUNK], self.session))
         self._waiting = []
 
     def parts(self) -> Iterator[Analysis]:
         if self._pool is None:
             if self._waiting:
-                yield analyze_chunk(self._waiting)
+                yield analyze_chunk(self._waiting, self.session)
             return
         self._send()
         done = 0
@@ -180,13 +184,18 @@ class Analyzer:
             yield part
 
 
-def _packed(store: Store, part: Analysis, vocab: dict[str, int]) -> list[bytes]:
-    """Give every new word an id, then each text's word counts as stored."""
-    store.intern(itertools.chain.from_iterable(run.distinct for run in part.runs), vocab)
+def _packed(part: Analysis, term_ids: TermIds) -> list[bytes]:
+    """Each text's word counts as stored."""
     packed: list[bytes] = []
     for run in part.runs:
-        packed += pack_counts(array("q", map(vocab.__getitem__, run.distinct)), run.ids, run.counts, run.sizes)
+        packed += pack_counts(term_ids.of(run), run.ids, run.counts, run.sizes)
     return packed
+
+
+def _interned(store: Store, vocab: dict[str, int], terms: list[str]) -> np.ndarray:
+    """The index ids of terms, new ones given theirs."""
+    store.intern(terms, vocab)
+    return np.fromiter(map(vocab.__getitem__, terms), np.int64, len(terms))
 
 
 # Where a text's analysis goes: its table, its document and its record; None for a refused input.
@@ -291,13 +300,13 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
                 events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
         if not touched_cities:
             return events
-        vocab = store.vocabulary()
+        term_ids = TermIds(functools.partial(_interned, store, store.vocabulary()))
         # An iterator: a slice per part would copy every slot still ahead of it, work that grows with
         # the square of the slots (2,000 parts at 1M passages).
         pending = iter(slots)
         for part in parts:
             # Words of every text get ids, a refused input's included: an unused word costs one row.
-            packed = _packed(store, part, vocab)
+            packed = _packed(part, term_ids)
             rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes]]] = {"passages": [], "kpis": []}
             for slot, norm, words in zip(itertools.islice(pending, len(part.norms)), part.norms, packed):
                 if slot is not None:

@@ -14,7 +14,9 @@ a planner keeps apart. Verbs and adjectives use their written base form (進め�
 from __future__ import annotations
 
 import itertools
+import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -158,20 +160,48 @@ _Kept = tuple[str, bool, bool, bool, str, bool]
 _Entry = _Kept | None
 MEMO_LIMIT = 1 << 17  # words remembered (about 40 MB, at 310 bytes each); then forgotten at once, to be met again
 TERM_LIMIT = 1 << 18  # terms numbered (words, pairs, compounds): likewise
+_NO_TERMS = np.zeros(0, np.int64)
 # An entry's flags, one byte each, so that a run of texts reads all of them with one numpy lookup.
 _KEPT, _NOUN, _LEADS, _ENDS, _SPACED = 1, 2, 4, 8, 16
 
 
+_numberings = itertools.count()  # with the process id, names each numbering of terms a tokenizer starts
+
+
 @dataclass(frozen=True, slots=True)
 class WordCounts:
-    """The word counts of a run of texts, in a form that crosses a process boundary cheaply and
-    that the writer turns into index ids with one lookup per distinct term (not per occurrence):
-    the run's distinct terms once, then per text its (local id, count) pairs."""
+    """The word counts of a run of texts, in a form that crosses a process boundary cheaply: per
+    text its (term number, count) pairs, numbers of the tokenizer that counted them, and those of
+    the run's terms it had not sent before in the same session, so that the writer (TermIds) is
+    sent each term once a worker rather than once a run (10,000 strings a run of 500 texts, each
+    pickled, hashed and looked up again)."""
 
-    distinct: list[str]  # local id → term
-    ids: np.ndarray  # local ids, text after text, ascending within a text (int32)
+    numbering: tuple[int, int]  # (process id, which numbering of that process): whose numbers these are
+    new_numbers: np.ndarray  # the numbers of the terms first sent here (int32)
+    new: list[str]  # those terms
+    ids: np.ndarray  # term numbers, text after text, ascending within a text (int32)
     counts: np.ndarray  # aligned with ids
     sizes: np.ndarray  # pairs per text
+
+
+class TermIds:
+    """The reader's side of WordCounts, for one session: each numbering's term numbers → the
+    reader's ids (ids_of gives those of the terms a run sends), as the runs taught them."""
+
+    def __init__(self, ids_of: Callable[[list[str]], np.ndarray]) -> None:
+        self._ids_of = ids_of
+        self._known: dict[tuple[int, int], np.ndarray] = {}
+
+    def of(self, found: WordCounts) -> np.ndarray:
+        """Term number → id (-1 for a number not taught), covering every number found.ids holds."""
+        highest = max(int(found.ids.max(initial=0)), int(found.new_numbers.max(initial=0)))
+        known = self._known.get(found.numbering, _NO_TERMS)
+        if len(known) <= highest:
+            known = self._known[found.numbering] = np.concatenate([known, np.full(2 * highest + 1 - len(known), -1, np.int64)])
+        known[found.new_numbers] = self._ids_of(found.new)
+        if (known[found.ids] < 0).any():
+            raise ValueError(f"numbering {found.numbering}: a term was never sent (a run of the session missing or out of order)")
+        return known
 
 
 def _pos_kind(pos1: str, pos2: str) -> int:
@@ -208,10 +238,13 @@ class Tokenizer:
         self._tagger = self._new_tagger(NODE_FORMAT, UNKNOWN_FORMAT)
         self._base_tagger: Any = None  # made on the first verb or adjective met
         self._kinds = _pos_kinds(Path(self._dicdir) / "left-id.def")
+        self._session: str | None = None  # of the last counts()
         self._forget()
 
     def _forget(self) -> None:
         """Start the memo and the numbering of entries and terms afresh."""
+        self._numbering = next(_numberings)
+        self._sent = np.zeros(0, bool)  # term number → whether this session's WordCounts sent it
         self._memo: dict[str, int] = {}  # MeCab's line of a word → its entry's number
         self._known_lines = LineTable()  # the memo's lines by their hashes, for counts()
         self._ambiguous: set[str] = set()  # keys that gave two base forms: never in the memo
@@ -354,8 +387,12 @@ class Tokenizer:
         _compound(run, compounds, pairs)
         return [token.term for token in found] + compounds
 
-    def counts(self, normalized: list[str]) -> WordCounts:
-        """Each text's index terms (words(), with pairs) counted, for a run of texts at once."""
+    def counts(self, normalized: list[str], session: str | None = None) -> WordCounts:
+        """Each text's index terms (words(), with pairs) counted, for a run of texts at once. The
+        run's terms not sent before in the same session come with them, so that a session's
+        reader (TermIds) must read every run of it; without a session, every term of the run. A
+        worker forked in a session never counted in its parent (ingest.Analyzer analyses in the
+        parent only when it has no workers), so what it sends is its own from the first run."""
         numbers, owners = self._numbered_terms(normalized)
         # One sort by (text, term number) counts them, packed in one integer: 32 bits when they fit
         # (a run of 500 texts and up to 2**23 terms), which numpy sorts in half the time of 64.
@@ -363,11 +400,19 @@ class Tokenizer:
         packed = np.uint32 if len(normalized) << shift <= 1 << NARROW_KEY_BITS else np.int64
         pairs, counts = np.unique((owners.astype(packed) << shift) | numbers.astype(packed), return_counts=True)
         terms = pairs & ((1 << shift) - 1)
-        present = np.unique(terms)
-        local = np.searchsorted(present, terms)
         sizes = np.bincount(pairs >> shift, minlength=len(normalized))
-        distinct = [self._terms[number] for number in present.tolist()]
-        return WordCounts(distinct, local.astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32))
+        if session is None or self._session != session:
+            self._session, self._sent = session, np.zeros(0, bool)
+        if len(self._sent) < len(self._terms):
+            self._sent = np.concatenate([self._sent, np.zeros(len(self._terms) - len(self._sent), bool)])
+        present = np.unique(terms)
+        new_numbers = present[~self._sent[present]]
+        self._sent[new_numbers] = True
+        new = [self._terms[number] for number in new_numbers.tolist()]
+        # the process id: a forked worker carries on the numbering it inherited, as its own
+        numbering = (os.getpid(), self._numbering)
+        ids, counts, sizes = terms.astype(np.int32), counts.astype(np.int32), sizes.astype(np.int32)
+        return WordCounts(numbering, new_numbers.astype(np.int32), new, ids, counts, sizes)
 
     def _numbered_terms(self, normalized: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(term number, text number) of each of words()'s terms of each text, in no order: a step

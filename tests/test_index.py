@@ -20,8 +20,8 @@ from planindex.errors import IndexBusy, IndexMismatch
 from planindex.index import Index
 from planindex.ingest import ingest
 from planindex.search import search
-from planindex.store import DB_NAME, STORE_FORMAT
-from planindex.tokens import Tokenizer
+from planindex.store import DB_NAME, STORE_FORMAT, unpack_counts
+from planindex.tokens import Tokenizer, tokenizer
 from tests.conftest import CORPUS, PDFS
 from tests.support import assert_one_line_error, cli_env, corpus_sentences, index_state, invoke, run_cli, write_passages
 
@@ -187,16 +187,35 @@ def test_an_index_made_again_beside_a_stale_cache_does_not_read_it(index_copy: P
     assert hits and all(i.startswith("s0000") for i, _ in hits)
 
 
-def test_worker_processes_store_exactly_what_one_process_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs of texts analyzed apart, each with its own local term ids, must come out as one
-    process makes them: the same term ids, counts and rows."""
-    source = write_passages(tmp_path / "p.jsonl", ["待機児童の解消に努めます。", "農業の担い手を育てます。", "公園を整備します。"], 40)
-    ingest([source], tmp_path / "one")
+def test_worker_processes_store_exactly_what_one_process_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sentences: list[str]
+) -> None:
+    """Runs of texts analyzed apart, each worker numbering the terms it meets, must come out as one
+    process makes them: the same term ids, counts and rows. The workers are forked from a process
+    whose tokenizer has numbered terms already: each carries that numbering on in its own way."""
+    source = write_passages(tmp_path / "p.jsonl", sentences, 60)
+    tokenizer().counts(["待機児童の解消に努めます。"])
     monkeypatch.setattr(ingest_module, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(ingest_module, "CHUNK", 7)  # six runs, the last one short
+    monkeypatch.setattr(ingest_module, "CHUNK", 7)  # nine runs, the last one short
     ingest([source], tmp_path / "many")
+    monkeypatch.undo()
+    ingest([source], tmp_path / "one")
+    assert stored_words(tmp_path / "one") == stored_words(tmp_path / "many")
     one, many = index_state(tmp_path / "one").rows, index_state(tmp_path / "many").rows
-    assert one["terms"] == many["terms"] and one["passages"] == many["passages"]
+    assert sorted(t for _, t in one["terms"]) == sorted(t for _, t in many["terms"])  # ids follow the order terms came in
+    assert [row[:5] for row in one["passages"]] == [row[:5] for row in many["passages"]]  # all but the words
+
+
+def stored_words(folder: Path) -> dict[str, dict[str, int]]:
+    """Passage id → its stored word counts, by term."""
+    db = sqlite3.connect(folder / DB_NAME)
+    try:
+        terms = dict(db.execute("SELECT id, term FROM terms").fetchall())
+        rows = db.execute("SELECT id, words FROM passages").fetchall()
+    finally:
+        db.close()
+    words = {pid: unpack_counts(blob) for pid, blob in rows}
+    return {pid: dict(zip([terms[t] for t in ids.tolist()], counts.tolist())) for pid, (ids, counts) in words.items()}
 
 
 def test_a_file_refused_at_a_late_line_leaves_the_texts_after_it_aligned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from planindex.ingest import analyze_chunk
 from planindex.normalize import normalize
 from planindex.search import search
 from planindex.store import record_norm
-from planindex.tokens import Tokenizer, WordCounts, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
+from planindex.tokens import TermIds, Tokenizer, WordCounts, _pos_kind, analyze, bigram_counts, bigram_keys, bigram_term, bigrams, tokenizer
 
 UNIDIC_LITE = "1.0.8"
 
@@ -163,11 +163,43 @@ def test_counts_are_the_same_with_keys_of_32_or_64_bits(monkeypatch: pytest.Monk
     assert _per_text(Tokenizer().counts(run)) == [Counter(Tokenizer().words(text)) for text in run]
 
 
-def _per_text(found: WordCounts) -> list[dict[str, int]]:
-    """Each text's term counts, from a run's (local id, count) pairs."""
+class _Names:
+    """A reader of WordCounts (TermIds) whose ids are places in a list of the terms sent."""
+
+    def __init__(self) -> None:
+        self.terms: list[str] = []
+        self.reader = TermIds(self._ids_of)
+
+    def _ids_of(self, new: list[str]) -> np.ndarray:
+        self.terms += new
+        return np.arange(len(self.terms) - len(new), len(self.terms))
+
+    def of(self, found: WordCounts) -> list[str]:
+        """Term number → term, for found's numbering so far ("" for a number not sent)."""
+        return [self.terms[i] if i >= 0 else "" for i in self.reader.of(found).tolist()]
+
+
+def _per_text(found: WordCounts, names: _Names | None = None) -> list[dict[str, int]]:
+    """Each text's term counts, from a run's (term number, count) pairs; names: the reader of the
+    runs counted before in the same session (a new one for a session's first run)."""
+    terms = (names or _Names()).of(found)
     bounds = [0, *itertools.accumulate(found.sizes.tolist())]
     pairs = zip(found.ids.tolist(), found.counts.tolist())
-    return [{found.distinct[i]: count for i, count in itertools.islice(pairs, b - a)} for a, b in itertools.pairwise(bounds)]
+    return [{terms[i]: count for i, count in itertools.islice(pairs, b - a)} for a, b in itertools.pairwise(bounds)]
+
+
+def test_a_session_sends_each_term_once_and_its_reader_needs_every_run(corpus_texts: list[str]) -> None:
+    runs = [[normalize(text) for text in corpus_texts[start : start + 10]] for start in range(0, 40, 10)]
+    tok, names = Tokenizer(), _Names()
+    found = [tok.counts(run, "a") for run in runs]
+    assert [_per_text(f, names) for f in found] == [[Counter(Tokenizer().words(text)) for text in run] for run in runs]
+    sent = [term for f in found for term in f.new]
+    assert len(sent) == len(set(sent)) == len(set().union(*(c for run in runs for c in map(Tokenizer().words, run))))
+    everything = len(found[0].new)  # each term once, and only the terms counted
+    assert len(tok.counts(runs[0], "b").new) == everything  # a new session (a new reader) is sent them again
+    assert len(tok.counts(runs[0]).new) == len(tok.counts(runs[0]).new) == everything  # as is a call without one
+    with pytest.raises(ValueError, match="out of order"):
+        _Names().of(found[1])
 
 
 @settings(max_examples=200, derandomize=True, deadline=None)
@@ -308,9 +340,9 @@ def test_numbered_terms_stay_right_when_the_numbering_starts_afresh(monkeypatch:
     runs = [corpus_texts[start : start + 7] for start in range(0, 70, 7)]
     expected = [[Counter(words) for words in map(Tokenizer().words, run)] for run in runs]
     monkeypatch.setattr(tokens, "TERM_LIMIT", 50)
-    tok = Tokenizer()
+    tok, names = Tokenizer(), _Names()
     for run, counters in zip(runs, expected):
-        assert _per_text(tok.counts(run)) == counters
+        assert _per_text(tok.counts(run, "s"), names) == counters
     assert len(tok._terms) < sum(len(c) for counters in expected for c in counters)  # it did start afresh
 
 
@@ -318,14 +350,14 @@ def test_a_run_met_before_is_found_by_line_hashes_alone(monkeypatch: pytest.Monk
     """counts() looks a run's words up in the line table first: once its texts have been through
     the memo, none of them goes that way again."""
     run = [normalize(text) for text in corpus_texts[:40]]
-    tok = Tokenizer()
-    first = _per_text(tok.counts(run))
+    tok, names = Tokenizer(), _Names()
+    first = _per_text(tok.counts(run, "s"), names)
 
     def refuse(*_: object) -> None:
         raise AssertionError("a text went the memo's way")
 
     monkeypatch.setattr(tok, "_numbers", refuse)
-    assert _per_text(tok.counts(run)) == first
+    assert _per_text(tok.counts(run, "s"), names) == first
 
 
 def test_a_word_found_to_give_two_base_forms_mid_run_is_tagged_again_in_every_text_of_it() -> None:
@@ -334,11 +366,11 @@ def test_a_word_found_to_give_two_base_forms_mid_run_is_tagged_again_in_every_te
     which has forgotten the word, so that the text before it is tagged again too."""
     texts = ["事業を進めた", "事業を進めた。新たに走った"]
     expected = [Counter(Tokenizer().words(text)) for text in texts]
-    tok = Tokenizer()
-    tok.counts(texts[:1])
+    tok, names = Tokenizer(), _Names()
+    names.of(tok.counts(texts[:1], "s"))
     [key] = [key for key, number in tok._memo.items() if (tok._table[number] or ("",))[0] == "進める"]
     wrong = tok._number(("進む", False, False, False, "進め", False))
     tok._memo[key] = wrong  # as if another text had said so
     tok._known_lines.put(tokens.line_hashes([key]), np.array([wrong]))
-    assert _per_text(tok.counts(texts)) == expected
+    assert _per_text(tok.counts(texts, "s"), names) == expected
     assert key in tok._ambiguous
