@@ -178,18 +178,29 @@ def _running_sums(gaps: np.ndarray, bounds: np.ndarray, sizes: np.ndarray) -> np
 
 
 def _varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
-    """Non-negative numbers as LEB128 varints, one after another, and how many bytes each took."""
+    """Non-negative numbers as LEB128 varints, one after another, and how many bytes each took.
+    Most take one byte (at 100k passages seven in eight), which is the number itself: only the
+    others are cut into 7-bit groups, half the time of cutting every number (4.2 -> 2.3 ms a run of
+    500 passages, 55k numbers; fancy indexing costs 4 ns an element here)."""
     widths = np.ones(len(values), np.int64)
-    rest = values >> 7
-    while (more := rest > 0).any():
+    threshold = 1 << 7
+    while (more := values >= threshold).any():
         widths += more
-        rest >>= 7
+        threshold <<= 7
     starts = _bounds(widths)
-    owners = np.repeat(np.arange(len(values)), widths)
-    shifts = 7 * (np.arange(starts[-1]) - starts[owners])
-    data = ((values[owners] >> shifts) & 0x7F) | 0x80
-    data[starts[1:] - 1] &= 0x7F  # a number's last byte says so
-    return data.astype(np.uint8).tobytes(), widths
+    data = np.empty(starts[-1], np.uint8)
+    longer = np.flatnonzero(widths > 1)
+    single = np.ones(len(values), bool)
+    single[longer] = False
+    data[starts[:-1][single]] = values[single]
+    if len(longer):
+        longer_widths = widths[longer]
+        owners = np.repeat(longer, longer_widths)
+        groups = np.arange(len(owners)) - np.repeat(_bounds(longer_widths)[:-1], longer_widths)  # 0 = the low 7 bits
+        cut = ((values[owners] >> (7 * groups)) & 0x7F) | 0x80
+        cut[np.cumsum(longer_widths) - 1] &= 0x7F  # a number's last byte says so
+        data[starts[owners] + groups] = cut
+    return data.tobytes(), widths
 
 
 def _read_varints(data: np.ndarray, last: np.ndarray) -> np.ndarray:

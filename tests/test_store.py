@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planindex import store as store_module
 from planindex.store import pack_counts, pack_record, record_data, record_norm, unpack_counts, unpack_many, unpack_record
 
 Record = dict[int, int]  # term id → count
@@ -71,6 +72,24 @@ def test_a_block_of_records_decodes_as_each_alone() -> None:
     assert np.array_equal(counts, np.concatenate([counts for _, counts in singles]))
     assert sizes.tolist() == [len(ids) for ids, _ in singles] == [len(record) for record in records]
     assert [(i.tolist(), c.tolist()) for i, c in singles] == [expected(record) for record in records]
+
+
+def _leb128(number: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, number = number & 0x7F, number >> 7
+        out.append(low | (0x80 if number else 0))
+        if not number:
+            return bytes(out)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 127), st.integers(0, 2**62)), max_size=60))
+def test_varints_are_leb128(numbers: list[int]) -> None:
+    """One-byte numbers are written as they are, the others cut into 7-bit groups: both must be LEB128."""
+    data, widths = store_module._varints(np.array(numbers, dtype=np.int64))
+    assert data == b"".join(map(_leb128, numbers))
+    assert widths.tolist() == [len(_leb128(n)) for n in numbers]
 
 
 def test_nothing_to_decode() -> None:
