@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from planindex.errors import InputError, NotFound
 from planindex.index import default_folder, expected_manifest
 from planindex.jsonl import read_jsonl
@@ -192,12 +190,6 @@ def _packed(part: Analysis, term_ids: TermIds) -> list[bytes]:
     return packed
 
 
-def _interned(store: Store, vocab: dict[str, int], terms: list[str]) -> np.ndarray:
-    """The index ids of terms, new ones given theirs."""
-    store.intern(terms, vocab)
-    return np.fromiter(map(vocab.__getitem__, terms), np.int64, len(terms))
-
-
 # Where a text's analysis goes: its table, its document and its record; None for a refused input.
 _Slot = tuple[str, str, Passage | Kpi] | None
 
@@ -300,7 +292,7 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
                 events.append(Event(status, str(item.path), doc.title, doc.id, len(extraction.passages), len(extraction.kpis)))
         if not touched_cities:
             return events
-        term_ids = TermIds(functools.partial(_interned, store, store.vocabulary()))
+        term_ids = TermIds(functools.partial(store.intern, known=store.vocabulary()))
         # An iterator: a slice per part would copy every slot still ahead of it, work that grows with
         # the square of the slots (2,000 parts at 1M passages).
         pending = iter(slots)

@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -442,15 +442,16 @@ class Store:
         self.db.close()
         self.db = _connect(":memory:")
         path = self.folder / DB_NAME
+        made_meanwhile = IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it")
         try:
             os.link(building, path)
         except FileExistsError as exc:
-            raise IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it") from exc
+            raise made_meanwhile from exc
         except FileNotFoundError as exc:  # removed by a build started meanwhile, in the instant before this one held it
             raise IndexBusy(f"another process was building an index in {self.folder} too: run this again") from exc
         except OSError:  # a file system without hard links: the check and the rename are two steps
             if path.exists():
-                raise IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it") from None
+                raise made_meanwhile from None
             os.replace(building, path)
         finally:
             building.unlink(missing_ok=True)
@@ -494,16 +495,16 @@ class Store:
     def term_count(self) -> int:
         return int(self.db.execute("SELECT COALESCE(MAX(id), 0) FROM terms").fetchone()[0])
 
-    def intern(self, terms: Iterable[str], known: dict[str, int]) -> None:
-        """Give new terms ids, updating `known` in place: one statement for a whole batch. Inside
-        the caller's write transaction nobody else can add terms, so the ids are counted here rather
-        than read back with a query per term."""
+    def intern(self, terms: list[str], known: dict[str, int]) -> np.ndarray:
+        """The ids of terms (int64), new ones given theirs, updating `known` in place: one statement
+        for a whole batch. Inside the caller's write transaction nobody else can add terms, so the
+        ids are counted here rather than read back with a query per term."""
         new = sorted(set(terms).difference(known))
-        if not new:
-            return
-        first = self.term_count() + 1
-        known.update(zip(new, range(first, first + len(new))))
-        self.db.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", [(known[t], t) for t in new])
+        if new:
+            first = self.term_count() + 1
+            known.update(zip(new, range(first, first + len(new))))
+            self.db.executemany("INSERT INTO terms (id, term) VALUES (?, ?)", [(known[t], t) for t in new])
+        return np.fromiter(map(known.__getitem__, terms), np.int64, len(terms))
 
     # --- records --------------------------------------------------------------------------
     def document_ids(self) -> set[str]:

@@ -160,12 +160,12 @@ _Kept = tuple[str, bool, bool, bool, str, bool]
 _Entry = _Kept | None
 MEMO_LIMIT = 1 << 17  # words remembered (about 40 MB, at 310 bytes each); then forgotten at once, to be met again
 TERM_LIMIT = 1 << 18  # terms numbered (words, pairs, compounds): likewise
-_NO_TERMS = np.zeros(0, np.int64)
 # An entry's flags, one byte each, so that a run of texts reads all of them with one numpy lookup.
 _KEPT, _NOUN, _LEADS, _ENDS, _SPACED = 1, 2, 4, 8, 16
 
 
 _numberings = itertools.count()  # with the process id, names each numbering of terms a tokenizer starts
+_NO_TERMS = np.zeros(0, np.int64)  # what TermIds knows of a numbering it has not met
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +287,7 @@ class Tokenizer:
 
     def _lines(self, tagger: Any, text: str) -> list[str]:
         """MeCab's output for the text, a line per word."""
-        return self._output(tagger, text).split("\n")[:-1]  # the last line is EOS
+        return _words_of(self._output(tagger, text))
 
     def _term(self, term: str) -> int:
         number = self._term_numbers.get(term)
@@ -464,7 +464,7 @@ class Tokenizer:
             learned: list[str] = []  # the lines missed, in order, to be put in the table with their memo numbers
             for number in np.unique(owners[missed]).tolist():
                 start, end = bounds[number], bounds[number + 1]
-                keys = outputs[number].split("\n")[:-1]
+                keys = _words_of(outputs[number])
                 learned += itertools.compress(keys, missed[start:end].tolist())
                 entries[start:end] = self._numbers(normalized[number], keys)[1]
             # a line made ambiguous by a later text is no longer in the memo: -1 keeps it out of the table
@@ -507,6 +507,11 @@ class Tokenizer:
                 number = self._compounds[parts] = self._term("".join(self._terms[part] for part in parts))
             numbers.append(number)
         return np.array(numbers, dtype=np.int64)
+
+
+def _words_of(output: str) -> list[str]:
+    """MeCab's output for a text, a line per word: the last line is EOS."""
+    return output.split("\n")[:-1]
 
 
 def _joined(before: _Kept, after: _Kept) -> _Kept:

@@ -434,6 +434,19 @@ def test_a_new_index_made_by_another_process_meanwhile_is_kept(tmp_path: Path, s
     assert building_files(folder) == []
 
 
+def test_a_new_index_on_a_file_system_without_hard_links_is_renamed_into_place(
+    tmp_path: Path, sentences: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_: object) -> None:
+        raise PermissionError("hard links not supported")
+
+    monkeypatch.setattr(store_module.os, "link", no_links)
+    folder = tmp_path / "index"
+    assert [e.status for e in ingest([write_passages(tmp_path / "p.jsonl", sentences, 20)], folder).events] == ["added"]
+    assert building_files(folder) == []
+    assert [doc["passages"] for doc in index_state(folder).docs["documents"]] == [20]
+
+
 def test_a_reader_is_not_blocked_by_an_open_write_transaction(index_copy: Path) -> None:
     before = ranked(index_copy)
     writer = sqlite3.connect(index_copy / DB_NAME, isolation_level=None)
