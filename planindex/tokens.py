@@ -405,8 +405,8 @@ class Tokenizer:
             self._session, self._sent = session, np.zeros(0, bool)
         if len(self._sent) < len(self._terms):
             self._sent = np.concatenate([self._sent, np.zeros(len(self._terms) - len(self._sent), bool)])
-        present = np.unique(terms)
-        new_numbers = present[~self._sent[present]]
+        # only the terms not sent yet are made distinct: after a run or two, a few of the tens of thousands
+        new_numbers = np.unique(terms[~self._sent[terms]])
         self._sent[new_numbers] = True
         new = [self._terms[number] for number in new_numbers.tolist()]
         # the process id: a forked worker carries on the numbering it inherited, as its own
