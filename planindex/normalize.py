@@ -81,9 +81,28 @@ _WAVE = "\u301c"  # 〜, which becomes ~ (NFKC: ～→~)
 _LONG = "\u30fc"  # ー (NFKC: ｰ→ー)
 _KE = "\u30b1\u30f5\u3096\u3095"  # ケ ヵ ゖ ゕ (NFKC: ｹ→ケ), which become ヶ
 _KE_CANONICAL = "\u30f6"  # ヶ
-# Characters NFKC leaves alone and that never compose with the character before them (ASCII, 、。「」【】〜, kana,
-# ー, kanji): most of a Japanese text. NFKC only needs to see the runs of other characters.
-_NFKC_STABLE = "\x00-\x7f\u3001-\u3003\u3005-\u3011\u301c\u3041-\u3096\u30a1-\u30fc\u4e00-\u9fff"
+# Characters NFKC leaves alone and that never compose with the character before them (ASCII, ※, ●◆■, ❶❷,
+# 、。「」【】〜, kana, ー, kanji): most of a Japanese text. NFKC only needs to see the runs of other characters.
+_NFKC_STABLE_RANGES = (
+    (0x00, 0x7F), (0x203B, 0x203B), (0x25A0, 0x25FF), (0x2776, 0x2793), (0x3001, 0x3003), (0x3005, 0x3011),
+    (0x301C, 0x301C), (0x3041, 0x3096), (0x30A1, 0x30FC), (0x4E00, 0x9FFF),
+)  # fmt: skip
+
+
+def _character_class(ranges: tuple[tuple[int, int], ...], without: str = "") -> str:
+    """The inside of a regex [...] holding the ranges of code points but the characters `without`."""
+    kept: list[tuple[int, int]] = []
+    for first, last in ranges:
+        for cut in sorted(code for code in map(ord, without) if first <= code <= last):
+            if first < cut:
+                kept.append((first, cut - 1))
+            first = cut + 1
+        if first <= last:
+            kept.append((first, last))
+    return "".join(f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last in kept)
+
+
+_NFKC_STABLE = _character_class(_NFKC_STABLE_RANGES)
 
 # Each pattern starts with the character it rewrites, so that the regex engine can skip to candidates fast.
 _CONTROLS = re.compile(
@@ -93,11 +112,7 @@ _CONTROLS = re.compile(
 _NFKC_UNSTABLE = re.compile(f"[^{_NFKC_STABLE}]+")
 _UPPER = re.compile("[A-Z]+")
 _DASH_RUN = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE + _LONG) + "]+")
-# What makes _DASH_RUN change a text: a run of ー alone stays, unless it is one ー between digits. Most
-# texts have only such runs (katakana words), and a search for these skips their calls to _dash. Two
-# searches: with the digits as an alternative, the engine tried both at every character (7 us a
-# passage, against 4 for the two).
-_DASH_CHAR = re.compile("[" + re.escape(_HYPHENS + "~" + _WAVE) + "]")
+# Between digits, one ー is a dash (rule 4): the scan for rules (_rules) finds ー in most texts, katakana words.
 _DIGIT_LONG_DIGIT = re.compile("[0-9]" + _LONG + "[0-9]")
 _DIGIT_COMMA = re.compile(",(?<=[0-9],)(?=[0-9]{3}(?![0-9]))")
 _WHITESPACE = re.compile(r"\s+")
@@ -114,6 +129,23 @@ _is_digit = re.compile("[0-9]").fullmatch
 _is_alnum = re.compile("[0-9a-z]").fullmatch
 
 _Replacement = str | Callable[[re.Match[str]], str]
+
+# The rules a text needs, as bits, found by one scan (_Dictionary.starts) for the characters that each
+# rule starts at: one character class (an alternation that found variants by two characters took
+# twice as long). _REMOVE: a control or an invisible character; _NFKC: a character NFKC may change;
+# after either, the text is scanned again. _UNLISTED: a character outside _NFKC_STABLE left after
+# NFKC, which only lower-casing cares about (a combining mark after a capital may compose once the
+# capital is lower-cased).
+_REMOVE, _NFKC, _UNLISTED, _CASE, _DASHES, _DIGIT_DASH, _COMMA, _SPACES, _VARIANTS, _KE_RULE = (1 << bit for bit in range(10))
+_RULE_OF = {
+    **dict.fromkeys(map(chr, [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]), _REMOVE),
+    **dict.fromkeys("\t\n\v\f\r ", _SPACES),
+    **dict.fromkeys(map(chr, range(ord("A"), ord("Z") + 1)), _CASE),
+    **dict.fromkeys("-~" + _WAVE, _DASHES),
+    _LONG: _DIGIT_DASH,  # only between digits: katakana words are full of ー
+    ",": _COMMA,
+    **dict.fromkeys(_KE, _KE_RULE),
+}
 
 
 def _nfkc(text: str) -> str:
@@ -165,6 +197,10 @@ class _Dictionary:
     canonical_of: dict[str, str]
     protected: frozenset[str]
     pattern: re.Pattern[str]
+    # The scan for what starts a rewrite: any character but the NFKC-stable ones that start none (most of a
+    # text); and the rule each starts, the first characters of the file's forms included.
+    starts: re.Pattern[str]
+    rule_of: dict[str, int]
 
     def replace(self, match: re.Match[str]) -> str:
         """The canonical form of a matched variant; a protected form stays as it is."""
@@ -197,7 +233,10 @@ def _dictionary() -> _Dictionary:
     # (protected) must come before 取り組み.
     forms = sorted(canonical_of.keys() | protected, key=lambda form: (-len(form), form))
     pattern = re.compile("(?:" + "|".join(map(re.escape, forms)) + ")" + _DICTIONARY_GUARD)
-    return _Dictionary(canonical_of, frozenset(protected), pattern)
+    firsts = "".join(sorted({form[0] for form in forms}))
+    starts = re.compile(f"[^{_character_class(_NFKC_STABLE_RANGES, without=''.join(_RULE_OF) + firsts)}]")
+    rule_of = {**_RULE_OF, **dict.fromkeys(firsts, _VARIANTS)}
+    return _Dictionary(canonical_of, frozenset(protected), pattern, starts, rule_of)
 
 
 def variants() -> dict[str, str]:
@@ -210,18 +249,43 @@ def normalize(text: str) -> str:
 
     ``normalize_with_offsets`` runs the same steps; a change here must be made there too (a test compares them).
     """
-    text = _nfkc(_CONTROLS.sub("", text))
-    lowered = _UPPER.sub(_lower, text)
-    if lowered != text:
-        lowered = _nfkc(lowered)
-    if _DASH_CHAR.search(lowered) or (_LONG in lowered and _DIGIT_LONG_DIGIT.search(lowered)):
-        lowered = _DASH_RUN.sub(_dash, lowered)
-    text = _DIGIT_COMMA.sub("", lowered)
-    text = _JAPANESE_SPACE.sub("", " ".join(text.split()))  # str.split() splits on the whitespace that \s matches
     dictionary = _dictionary()
-    while (replaced := dictionary.pattern.sub(dictionary.replace, text)) != text:
-        text = replaced
-    return _KE_PARTICLE.sub(_KE_CANONICAL, text)
+    rules = _rules(text, dictionary, nfkc_done=False)
+    if rules & (_REMOVE | _NFKC):
+        text = _nfkc(_CONTROLS.sub("", text) if rules & _REMOVE else text)
+        rules = _rules(text, dictionary, nfkc_done=True)
+    if rules & _CASE:
+        lowered = _UPPER.sub(_lower, text)
+        text = _nfkc(lowered) if rules & _UNLISTED else lowered
+    if rules & _DASHES or (rules & _DIGIT_DASH and _DIGIT_LONG_DIGIT.search(text)):
+        text = _DASH_RUN.sub(_dash, text)
+    if rules & _COMMA:
+        text = _DIGIT_COMMA.sub("", text)
+    if rules & _SPACES:
+        text = _JAPANESE_SPACE.sub("", " ".join(text.split()))  # str.split() splits on the whitespace that \s matches
+    if rules & _VARIANTS:
+        while (replaced := dictionary.pattern.sub(dictionary.replace, text)) != text:
+            text = replaced
+    return _KE_PARTICLE.sub(_KE_CANONICAL, text) if rules & _KE_RULE else text
+
+
+def _rules(text: str, dictionary: _Dictionary, nfkc_done: bool) -> int:
+    """The rules that may change the text, by the characters that start what each rewrites: one scan,
+    where running every rule was a scan each (16 us a passage, against 7). A rule that finds a start
+    may still change nothing (a 子 in no variant). No rule makes a start for a later one (joining 子 ども
+    makes a variant whose 子 was there), except NFKC, after which the text is scanned again. Until NFKC
+    has run, a character outside _NFKC_STABLE asks for it; after, a space or dash among them asks for its
+    rule."""
+    rules = 0
+    for found in set(dictionary.starts.findall(text)):
+        rule = dictionary.rule_of.get(found)
+        if rule is None:
+            if not nfkc_done:
+                rule = _REMOVE if _CONTROLS.match(found) else _NFKC
+            else:
+                rule = _UNLISTED | (_SPACES if found.isspace() else _DASHES if found in _HYPHENS else 0)
+        rules |= rule
+    return rules
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int]]:

@@ -337,6 +337,19 @@ def test_offsets_agree_with_normalize(text: str) -> None:
     assert offsets == sorted(offsets)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        *("子 ども", "子\u3000ども", "W\u030a", "Ｗ\u030aＸ", "１，０００円", "三ｹ島", "サ－ビス", "1ー2"),
+        *("取り組\u200bみ", "ＤＸ化", "障\nがい", "※Ａ●"),
+    ],
+)
+def test_the_scan_for_rules_misses_none(text: str) -> None:
+    """normalize runs only the rules whose starting characters one scan finds, after NFKC when it made new
+    ones (spaces, capitals, commas); normalize_with_offsets runs every rule."""
+    assert normalize(text) == normalize_with_offsets(text)[0]
+
+
 @PROPERTY_SETTINGS
 @given(ANY_TEXT)
 def test_nfkc_shortcut_is_nfkc(text: str) -> None:
