@@ -1,4 +1,5 @@
-"""MeCab's output lines → the tokenizer's memo entry numbers, for a whole run of texts in numpy.
+"""MeCab's output lines → the tokenizer's memo entry numbers, for a whole run of texts in numpy
+(and, the same way, its compounds → their term numbers).
 
 Looking each line up in the memo (a dict keyed by the line) costs a str object and a hash per word,
 about 300 ns, a seventh of tagging it: here every line of a run of texts is hashed at once from its
@@ -6,7 +7,8 @@ code points and found in an open-addressing table of the lines the memo holds. T
 cache of the memo: a line it lacks (or that it was told to forget) goes the memo's way.
 
 A line's hash is the polynomial sum of its code points (and of the newline that ends it) in an odd
-base, modulo 2**64: two different lines share one with a chance of about 2**-64 (2**-44 where
+base, from its first power, modulo 2**64 and made odd: two different lines share one with a chance
+of about 2**-64 (2**-44 where
 their code points differ only by multiples of 2**20, which takes private-use characters), and a
 run of words looks each line up against at most a few hundred thousand.
 """
@@ -54,20 +56,34 @@ def line_hashes(texts: list[str]) -> np.ndarray:
 
 
 def _hashes(lines: str) -> np.ndarray:
-    """The hash of each line of a text whose every line ends with a newline: from the running sums
-    of code point times BASE**place, a line's is the difference of the sums at its ends, brought
-    back to its own first place by BASE**-start."""
-    global _powers, _inverses
+    """The hash of each line of a text whose every line ends with a newline."""
     codes = np.frombuffer(lines.encode("utf-32-le", "surrogatepass"), np.uint32)
     ends = np.flatnonzero(codes == 10) + 1  # past each line's newline
-    starts = np.concatenate([[0], ends[:-1]])
+    return _spans_hashes(codes, np.concatenate([[0], ends[:-1]]), ends)
+
+
+def run_hashes(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The hash of each run values[start : start + length] of non-negative integers below 2**32, as
+    a line's of those code points (without its newline): the tokenizer finds its compounds, runs of
+    touching nouns' term numbers, in a LineTable as it finds MeCab's lines."""
+    return _spans_hashes(values, starts, starts + lengths)
+
+
+def _spans_hashes(codes: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The hash of each span codes[start:end]: from the running sums of code times BASE**place, a
+    span's is the difference of the sums at its ends, brought back to its own first place by
+    BASE**-start, so that its first code point is times BASE**1."""
+    global _powers, _inverses
     _powers, _inverses = _grown(_powers, BASE, len(codes)), _grown(_inverses, _INVERSE, len(codes))
     sums = np.empty(len(codes) + 1, np.uint64)
     sums[0] = 0
     with np.errstate(over="ignore"):
-        np.multiply(codes, _powers[: len(codes)], out=sums[1:])
+        np.multiply(codes.astype(np.uint64, copy=False), _powers[: len(codes)], out=sums[1:])
         np.cumsum(sums[1:], out=sums[1:])
-        return ((sums[ends] - sums[starts]) * _inverses[starts]) | np.uint64(1)
+        # times BASE once more: the odd bit set below would merge spans whose sums differ by one (one
+        # code point more in their first place: "12" and "22", or compounds whose first parts follow),
+        # and spans whose sums differ a little would start at one slot (LineTable) and probe on
+        return ((sums[ends] - sums[starts]) * _inverses[starts] * np.uint64(BASE)) | np.uint64(1)
 
 
 class LineTable:
