@@ -29,6 +29,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +76,11 @@ CREATE INDEX IF NOT EXISTS links_kpi ON links (kpi_id);
 """
 ROWS = {"passages": "passage_rows", "kpis": "kpi_rows"}  # the table under each view
 _DOC_NUMBER = "(SELECT number FROM documents WHERE id = ?)"
-STORE_FORMAT = "9"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
+STORE_FORMAT = "10"  # 3: record JSON and normalized text in one zlib stream; 4: postings in blocks (bm25.Postings);
 # 5: term counts as gaps in the fewest bytes, 16 KiB pages; 6: one-byte weights (bm25.Weights); 7: no bigram counts
 # stored (counted from the normalized texts when the arrays are built), terms are words only; 8: bigram postings
 # without weights (bm25.Presence), records as UTF-16 deflated from a dictionary of their keys, word counts as
-# varints; 9: records as zstd frames (the same dictionary, as raw content).
+# varints; 9: records as zstd frames (the same dictionary, as raw content); 10: records from a trained dictionary.
 # An index of another format must be rebuilt.
 CHUNK = 500  # ids per IN (...) query, under SQLite's limit on bound parameters
 
@@ -218,43 +219,40 @@ def _read_varints(data: np.ndarray, last: np.ndarray) -> np.ndarray:
     return values
 
 
-# The JSON of a KPI and of a passage with their keys and most common values, passages last (the
-# nearest to the data, and the more numerous). Changing it changes every stored record: a new
-# STORE_FORMAT.
-RECORD_DICTIONARY = (
-    '{"id": "", "label": "", "name": "", "kind": "KPI", "unit": "", "direction": "up", "section": [], "page": 0, '
-    '"base": null, "attributes": {}, "series": [{"label": "R1", "fiscal_year": 2019, "target": null, "actual": null, '
-    '"rate": null, "as_of_fiscal_year": null, "raw": {"target": "", "actual": "", "rate": ""}}]}'
-    '取り組み状況課題方向性目標評価本文'
-    '{"id": "", "kind": "", "item": "", "section": [], "page": 0, "pages": [0], "bbox": [0.0, 0.0, 0.0, 0.0], "text": ""}'
-).encode("utf-16-le")
 _UTF16 = "utf-16-le"
 # Made once: json.dumps with options makes one a call. Records are trees: no cycle to look for.
 _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
-# zstd, level 3, tuned for a record of about a kilobyte after the dictionary: a third of deflate's time
-# at 100k passages (18 against 52 us a record) for 4% more bytes, and a fresh decompression context
-# is not set up for each record read. Frames carry no magic number, checksum or dictionary id:
-# 8 bytes a row that every row would repeat.
-_LEVEL = 3
+# zstd from a dictionary trained on records of their shape (tools/make_record_dictionary.py): their
+# JSON keys, and the entropy tables of Japanese in UTF-16, which a frame of a kilobyte otherwise
+# builds for itself (3 against 9 us a record at 100k passages, and 10% fewer bytes than from a
+# dictionary of the keys alone). Level 1: level 3 took a microsecond more for 1% fewer bytes. A
+# fresh decompression context is not set up for each record read. Frames carry no magic number,
+# checksum or dictionary id: 8 bytes a row that every row would repeat. A new dictionary changes
+# every stored record: a new STORE_FORMAT.
+_LEVEL = 1
 _TYPICAL_RECORD = 1200  # bytes of UTF-16
-_DICTIONARY = zstandard.ZstdCompressionDict(RECORD_DICTIONARY, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+_DICTIONARY_BYTES = (files("planindex") / "data" / "records.zdict").read_bytes()
+_DICTIONARY = zstandard.ZstdCompressionDict(_DICTIONARY_BYTES, dict_type=zstandard.DICT_TYPE_FULLDICT)
 _PACKING = zstandard.ZstdCompressionParameters.from_level(
-    _LEVEL, source_size=_TYPICAL_RECORD, dict_size=len(RECORD_DICTIONARY), format=zstandard.FORMAT_ZSTD1_MAGICLESS,
+    _LEVEL, source_size=_TYPICAL_RECORD, dict_size=len(_DICTIONARY_BYTES), format=zstandard.FORMAT_ZSTD1_MAGICLESS,
     write_checksum=0, write_dict_id=0, write_content_size=1,
-)
-# Digested once (0.1 ms) rather than loaded into the match tables for every record: 12.5 us a
-# record instead of 16, the same bytes.
+)  # fmt: skip
+# Digested once (0.1 ms) rather than loaded into the match tables for every record.
 _DICTIONARY.precompute_compress(compression_params=_PACKING)
 _PACKER = zstandard.ZstdCompressor(dict_data=_DICTIONARY, compression_params=_PACKING)
 _UNPACKER = zstandard.ZstdDecompressor(dict_data=_DICTIONARY, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
 
 
-def pack_record(data: dict[str, Any], norm: str) -> bytes:
-    """A record's JSON and normalized text as stored. JSON escapes every control character, so the
-    first NUL ends it."""
+def encode_record(data: dict[str, Any], norm: str) -> bytes:
+    """A record's JSON and normalized text, before compression. JSON escapes every control
+    character, so the first NUL ends it."""
     # surrogatepass: a lone surrogate (an undecodable byte of a command line) is stored as it came
-    text = f"{_JSON.encode(data)}\0{norm}".encode(_UTF16, "surrogatepass")
-    return _PACKER.compress(text)
+    return f"{_JSON.encode(data)}\0{norm}".encode(_UTF16, "surrogatepass")
+
+
+def pack_record(data: dict[str, Any], norm: str) -> bytes:
+    """A record's JSON and normalized text as stored."""
+    return _PACKER.compress(encode_record(data, norm))
 
 
 def _halves(blob: bytes) -> tuple[str, str]:
