@@ -705,7 +705,7 @@ def index_size(size: str) -> dict[str, Any]:
     db = sqlite3.connect(f"file:{folder / 'planindex.db'}?mode=ro", uri=True)
     try:
         row = db.execute("SELECT SUM(LENGTH(data)), SUM(LENGTH(words)) FROM passages").fetchone()
-        out["columns"] = dict(zip(("records_compressed", "words_blob"), row))  # zstd frames (format 9); no bigram counts (7)
+        out["columns"] = dict(zip(("records_compressed", "words_blob"), row))  # zstd frames (formats 9 and 10); no bigram counts (7)
         out["terms"] = db.execute("SELECT COUNT(*) FROM terms").fetchone()[0]
     finally:
         db.close()
