@@ -8,9 +8,9 @@ cache of the memo: a line it lacks (or that it was told to forget) goes the memo
 
 A line's hash is the polynomial sum of its code points (and of the newline that ends it) in an odd
 base, from its first power, modulo 2**64 and made odd: two different lines share one with a chance
-of about 2**-64 (2**-44 where
-their code points differ only by multiples of 2**20, which takes private-use characters), and a
-run of words looks each line up against at most a few hundred thousand.
+of about 2**-64 (2**-44 where their code points differ only by multiples of 2**20, which takes
+private-use characters), and a run of words looks each line up against at most a few hundred
+thousand.
 """
 
 from __future__ import annotations

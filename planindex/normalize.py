@@ -271,11 +271,11 @@ def normalize(text: str) -> str:
 
 def _rules(text: str, dictionary: _Dictionary, nfkc_done: bool) -> int:
     """The rules that may change the text, by the characters that start what each rewrites: one scan,
-    where running every rule was a scan each (16 us a passage, against 7). A rule that finds a start
-    may still change nothing (a 子 in no variant). No rule makes a start for a later one (joining 子 ども
-    makes a variant whose 子 was there), except NFKC, after which the text is scanned again. Until NFKC
-    has run, a character outside _NFKC_STABLE asks for it; after, a space or dash among them asks for its
-    rule."""
+    where running every rule was a scan each (normalize 16.5 -> 13.4 us a passage at 100k). A rule
+    that finds a start may still change nothing (a 子 in no variant). No rule makes a start for a later
+    one (joining 子 ども makes a variant whose 子 was there), except NFKC, after which the text is scanned
+    again. Until NFKC has run, a character outside _NFKC_STABLE asks for it; after, a space or dash
+    among them asks for its rule."""
     rules = 0
     for found in set(dictionary.starts.findall(text)):
         rule = dictionary.rule_of.get(found)

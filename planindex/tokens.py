@@ -500,6 +500,7 @@ class Tokenizer:
             self._known_compounds.put(hashes[missed], numbers[missed])
         return numbers
 
+
 def _words_of(output: str) -> list[str]:
     """MeCab's output for a text, a line per word: the last line is EOS."""
     return output.split("\n")[:-1]
