@@ -16,12 +16,17 @@ TEXT = st.lists(LINE, min_size=1, max_size=4).map("\n".join)  # MeCab's output f
 ODD_HASH = st.integers(0, 2**63 - 1).map(lambda n: 2 * n + 1)
 
 
-def _hash(line: str) -> int:
-    """The definition: each code point of the line and its newline times BASE**(place + 1), mod 2**64, made odd."""
+def _polynomial(codes: list[int]) -> int:
+    """The definition: each code times BASE**(place + 1), mod 2**64, made odd."""
     total = 0
-    for ch in reversed(line + "\n"):  # Horner's rule, from the last code point back
-        total = (total * BASE + ord(ch)) % 2**64
+    for code in reversed(codes):  # Horner's rule, from the last code back
+        total = (total * BASE + code) % 2**64
     return (total * BASE) % 2**64 | 1
+
+
+def _hash(line: str) -> int:
+    """A line's: its code points and its newline."""
+    return _polynomial([ord(ch) for ch in line + "\n"])
 
 
 def _expected(texts: list[str]) -> list[int]:
@@ -46,13 +51,7 @@ def test_a_run_of_numbers_hashes_as_the_line_of_those_code_points(runs: list[lis
     """run_hashes, the tokenizer's compounds (runs of term numbers), by the same definition as lines."""
     values = np.array([value for run in runs for value in run], np.int64)
     starts = np.cumsum([0] + [len(run) for run in runs[:-1]])
-    expected = []
-    for run in runs:
-        total = 0
-        for value in reversed(run):
-            total = (total * BASE + value) % 2**64
-        expected.append((total * BASE) % 2**64 | 1)
-    assert line_table.run_hashes(values, starts, np.array([len(run) for run in runs])).tolist() == expected
+    assert line_table.run_hashes(values, starts, np.array([len(run) for run in runs])).tolist() == [_polynomial(run) for run in runs]
 
 
 def test_a_line_longer_than_any_before_grows_the_powers_and_hashes_right() -> None:
