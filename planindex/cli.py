@@ -1,7 +1,7 @@
 """The `planindex` command: a thin Typer layer over the library.
 
-Heavy modules (PyMuPDF, MeCab, numpy) are imported inside the commands that need them, so
-that `planindex --help` starts fast. Every expected failure becomes one line on stderr and a
+Heavy modules (PyMuPDF, MeCab, numpy; rich, which --json never needs) are imported inside the
+commands that need them, so that `planindex --help` and scripts start fast. Every expected failure becomes one line on stderr and a
 non-zero exit code, never a traceback.
 """
 
@@ -46,24 +46,36 @@ def handled(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from planindex import output
-
         try:
             return command(*args, **kwargs)
         except PlanindexError as exc:
-            output.error(str(exc))
+            _error(str(exc))
             raise typer.Exit(1) from None
-        except OSError as exc:  # permission denied, disk full, a folder where a file was expected
-            output.error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            output.error("interrupted: the index is unchanged by the unfinished command")
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
+        except BrokenPipeError:  # the reader of the output stopped (| head): nothing is wrong
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except OSError as exc:  # permission denied, disk full, a folder where a file was expected
+            _error(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            _error("interrupted: the index is unchanged by the unfinished command")
+            raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _error(message: str) -> None:
+    from planindex import output  # rich, only for a human's output or an error: 40 ms a start
+
+    output.error(message)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _print_json_line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -91,13 +103,14 @@ def ingest(
     as_json: JsonOption = False,
 ) -> None:
     """Extract PDFs (or read .jsonl passages) into the index; unchanged files are skipped."""
-    from planindex import output
     from planindex.ingest import ingest as run
 
     if as_json:
         report = run(paths, index, rebuild=rebuild, city=city, year=year, title=title)
-        output.print_json(report.to_json())
+        _print_json(report.to_json())
     else:
+        from planindex import output
+
         with output.progress("reading") as update:
             report = run(paths, index, rebuild=rebuild, city=city, year=year, title=title, on_event=output.ingest_event, on_progress=update)
     if report.failed:
@@ -118,7 +131,6 @@ def search(
     as_json: JsonOption = False,
 ) -> None:
     """Search passages: ranked, with kind, item, city, document, page, section and linked KPIs."""
-    from planindex import output
     from planindex.errors import QueryError
     from planindex.index import Index
     from planindex.search import Filters
@@ -135,14 +147,16 @@ def search(
                     result = run(opened, text, k, filters).to_json()
                 except QueryError as exc:
                     result = {"query": text, "error": str(exc), "total": 0, "hits": []}
-                output.print_json_line({"id": qid, **result})
+                _print_json_line({"id": qid, **result})
             return
         if query is None:
             raise QueryError("the query is empty: type what to look for, e.g. planindex search 待機児童")
         result = run(opened, query, k, filters)
         if as_json:
-            output.print_json(result.to_json())
+            _print_json(result.to_json())
         else:
+            from planindex import output
+
             output.search_result(result)
     finally:
         opened.close()
@@ -172,7 +186,6 @@ def _batch_queries(path: Path) -> list[tuple[str, str]]:
 @handled
 def docs(index: IndexOption = None, as_json: JsonOption = False) -> None:
     """List the indexed documents."""
-    from planindex import output
     from planindex.index import default_folder, expected_manifest
     from planindex.store import Store
 
@@ -183,8 +196,10 @@ def docs(index: IndexOption = None, as_json: JsonOption = False) -> None:
     finally:
         store.close()
     if as_json:
-        output.print_json({"documents": [{**d, "passages": counts[d["id"]][0], "kpis": counts[d["id"]][1]} for d in documents]})
+        _print_json({"documents": [{**d, "passages": counts[d["id"]][0], "kpis": counts[d["id"]][1]} for d in documents]})
     else:
+        from planindex import output
+
         output.documents(documents, counts)
 
 
@@ -196,13 +211,14 @@ def remove(
     as_json: JsonOption = False,
 ) -> None:
     """Remove a document and everything extracted from it."""
-    from planindex import output
     from planindex.ingest import remove as run
 
     removed = run(doc, index)
     if as_json:
-        output.print_json({"removed": removed})
+        _print_json({"removed": removed})
     else:
+        from planindex import output
+
         output.info(f"removed {removed['id']} {removed['title']} ({removed['path']})")
 
 
@@ -218,7 +234,6 @@ def kpi(
     as_json: JsonOption = False,
 ) -> None:
     """KPIs with their yearly series (目標, 実績, 達成率), trend, and the passages linked to them."""
-    from planindex import output
     from planindex.index import Index
     from planindex.kpis import against_direction, find_kpis, sparkline, to_csv
     from planindex.search import Filters
@@ -231,8 +246,10 @@ def kpi(
     if csv:
         sys.stdout.write(to_csv(views))
     elif as_json:
-        output.print_json({"kpis": [v.to_json() for v in views]})
+        _print_json({"kpis": [v.to_json() for v in views]})
     else:
+        from planindex import output
+
         output.kpi_views(views, sparkline, against_direction)
 
 
@@ -244,7 +261,6 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One passage or KPI: where it is and everything linked to it."""
-    from planindex import output
     from planindex.index import Index
     from planindex.kpis import show as run
 
@@ -254,8 +270,10 @@ def show(
     finally:
         opened.close()
     if as_json:
-        output.print_json(data)
+        _print_json(data)
     else:
+        from planindex import output
+
         output.shown(data)
 
 
@@ -271,7 +289,6 @@ def related(
     as_json: JsonOption = False,
 ) -> None:
     """Passages most like a passage (or a text), grouped by city, with the words they share."""
-    from planindex import output
     from planindex.index import Index
     from planindex.related import related as run
 
@@ -281,8 +298,10 @@ def related(
     finally:
         opened.close()
     if as_json:
-        output.print_json(result.to_json())
+        _print_json(result.to_json())
     else:
+        from planindex import output
+
         output.related(result)
 
 
@@ -296,7 +315,6 @@ def audit(
     as_json: JsonOption = False,
 ) -> None:
     """Check plans against reports: 達成率, units, headings, names, narratives, goals, trends."""
-    from planindex import output
     from planindex.audit import audit as run
     from planindex.audit import to_csv
     from planindex.index import Index
@@ -309,8 +327,10 @@ def audit(
     if csv:
         sys.stdout.write(to_csv(report.findings))
     elif as_json:
-        output.print_json(report.to_json())
+        _print_json(report.to_json())
     else:
+        from planindex import output
+
         output.audit_report(report)
 
 
@@ -324,13 +344,14 @@ def extract(
     as_json: JsonOption = False,
 ) -> None:
     """Print the records of one PDF (document, passages, KPIs) without indexing it."""
-    from planindex import output
     from planindex.extract import extract as run
 
     data = run(pdf, city=city, year=year, title=title).to_json()
     if as_json:
-        output.print_json(data)
+        _print_json(data)
     else:
+        from planindex import output
+
         output.extraction(data)
 
 

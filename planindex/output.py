@@ -1,9 +1,8 @@
-"""Terminal rendering: the only module that imports rich. JSON output bypasses it entirely."""
+"""Terminal rendering: the only module that imports rich. JSON output (cli.py) bypasses it entirely,
+import included."""
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,14 +17,6 @@ from rich.text import Text
 console = Console(highlight=False, soft_wrap=False)
 errors = Console(stderr=True, highlight=False)
 KIND_STYLE = {"取り組み状況": "green", "課題": "red", "方向性": "cyan", "目標": "magenta", "評価": "yellow", "本文": "white"}
-
-
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def print_json_line(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def error(message: str) -> None:

@@ -55,6 +55,18 @@ def test_a_jsonl_ingest_loads_no_pymupdf(tmp_path: Path) -> None:
     assert _run_and_list_imports([ingest], ("pymupdf", "fitz")) == ([0], [])
 
 
+def test_json_output_loads_no_rich(tmp_path: Path, corpus_index: Path) -> None:
+    """--json is for scripts: rich, 40 ms of every start, is only for a terminal's output and errors."""
+    source = tmp_path / "passages.jsonl"
+    source.write_text('{"id": "a-1", "text": "待機児童の解消に向けて保育所を整備した"}\n', encoding="utf-8")
+    commands = [
+        ["ingest", "--index", str(tmp_path / "index"), str(source), "--json"],
+        ["search", "待機児童", "--index", str(corpus_index), "--json"],
+        ["docs", "--index", str(corpus_index), "--json"],
+    ]
+    assert _run_and_list_imports(commands, ("rich",)) == ([0, 0, 0], [])
+
+
 def test_hits_stay_indented_under_their_rank_in_80_columns(corpus_index: Path) -> None:
     """A pipe, like a small terminal, gets 80 columns: Japanese wraps there, and a wrapped line must
     stay under its hit, not start at the margin where it reads as the next hit."""
