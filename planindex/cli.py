@@ -1,8 +1,8 @@
 """The `planindex` command: a thin Typer layer over the library.
 
 Heavy modules (PyMuPDF, MeCab, numpy; rich, which --json never needs) are imported inside the
-commands that need them, so that `planindex --help` and scripts start fast. Every expected failure becomes one line on stderr and a
-non-zero exit code, never a traceback.
+commands that need them, so that `planindex --help` and scripts start fast. Every expected
+failure becomes one line on stderr and a non-zero exit code, never a traceback.
 """
 
 from __future__ import annotations

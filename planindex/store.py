@@ -441,22 +441,24 @@ class Store:
         self.db.close()
         self.db = _connect(":memory:")
         path = self.folder / DB_NAME
-        made_meanwhile = IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it")
         try:
             os.link(building, path)
         except FileExistsError as exc:
-            raise made_meanwhile from exc
+            raise self._made_meanwhile() from exc
         except FileNotFoundError as exc:  # removed by a build started meanwhile, in the instant before this one held it
             raise IndexBusy(f"another process was building an index in {self.folder} too: run this again") from exc
         except OSError:  # a file system without hard links: the check and the rename are two steps
             if path.exists():
-                raise made_meanwhile from None
+                raise self._made_meanwhile() from None
             os.replace(building, path)
         finally:
             building.unlink(missing_ok=True)
         self.db.close()
         self.db = _connect(path)
         self._building = False
+
+    def _made_meanwhile(self) -> IndexBusy:
+        return IndexBusy(f"another process made an index in {self.folder} meanwhile: run this again to add to it")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

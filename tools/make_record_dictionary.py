@@ -43,6 +43,11 @@ def _text(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(rng.choices(pools, shares)[0]) for _ in range(length))
 
 
+def _bbox(rng: random.Random) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (round(rng.uniform(0, 800), 1) for _ in range(4))
+    return x0, y0, x1, y1
+
+
 def _passage(rng: random.Random, number: int) -> Passage:
     return Passage(
         id=f"{rng.getrandbits(64):016x}-p{number}",
@@ -52,7 +57,7 @@ def _passage(rng: random.Random, number: int) -> Passage:
         text=_text(rng, rng.randint(20, 600)),
         section=tuple(_text(rng, rng.randint(3, 15)) for _ in range(rng.randint(0, 3))),
         item=_text(rng, rng.randint(0, 8)),
-        bbox=tuple(round(rng.uniform(0, 800), 1) for _ in range(4)) if rng.random() < 0.8 else None,  # type: ignore[arg-type]
+        bbox=_bbox(rng) if rng.random() < 0.8 else None,
     )
 
 
