@@ -16,6 +16,7 @@
     │   ├── IndexBusy              another process kept the index locked for writing too long
     │   └── UnknownRecord          no document, passage or KPI with that id
     ├── QueryError                 a search query that cannot be run (empty, binary, too long)
+    ├── WorkerDied                 a worker process ended without replying (killed, out of memory)
     └── MissingExtra               an evaluation needs a package of the test extras
 
 The CLI (and eval_run, for the evaluation commands) turns these into messages; each message says how to fix it.
@@ -93,6 +94,10 @@ class UnknownRecord(IndexError_):
 
 class QueryError(PlanindexError):
     """A query that cannot be run: empty, binary, stopwords only, or too long."""
+
+
+class WorkerDied(PlanindexError):
+    """A worker process ended without replying: killed, or out of memory. Its command writes nothing."""
 
 
 class MissingExtra(PlanindexError):

@@ -11,12 +11,9 @@ import collections
 import functools
 import gc
 import itertools
-import multiprocessing
 import os
-import sys
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +26,7 @@ from planindex.normalize import normalize
 from planindex.records import Extraction, Kpi, Passage, sha256_of
 from planindex.store import Store, pack_counts
 from planindex.tokens import TermIds, WordCounts, tokenizer
+from planindex.workers import Workers
 
 INPUT_SUFFIXES = (".pdf", ".jsonl")
 PARALLEL_FROM = 2000  # passages: below this, starting worker processes costs more than it saves
@@ -122,60 +120,78 @@ def analyze_chunk(texts: list[str], session: str | None = None) -> Analysis:
 
 
 class Analyzer:
-    """analyze_chunk over texts as they are read: run after run of CHUNK texts in worker processes
-    once there are enough of them, so that the workers tokenize while the rest of the inputs is
-    read, then (parts) the analyses in order, each as soon as it is ready, so that the caller writes
-    one while the workers tokenize the next. A context manager: the workers end with it.
+    """analyze_chunk over texts as they are read, in runs of CHUNK texts, then (parts) the analyses
+    in order, so that the caller writes one while the next ones are analysed. Once there are enough
+    texts, runs go to worker processes, one fewer than the cores: the caller is the last analyser,
+    taking the next run itself whenever every worker holds all it can, between the parts it writes.
+    While the inputs are read it only feeds the workers. A context manager: the workers end with it.
 
     On Linux the workers are forked: they start in a fraction of a second and, unlike spawned
     ones, do not import the caller's main module again, so that a script calling ingest() needs
     no `if __name__ == "__main__"` guard. They only tokenize: neither the open database nor the
     progress bar's thread is touched in them. Elsewhere fork is unsafe or absent, so they are
-    spawned (and the usual guard applies)."""
+    spawned (and the usual guard applies). The caller analyses nothing of a session before its
+    workers are forked: a worker would inherit its record of the terms sent (tokens.WordCounts)."""
 
     def __init__(self, on_progress: ProgressCallback | None = None) -> None:
         self.texts = 0
         self.session = uuid.uuid4().hex
-        self._waiting: list[str] = []  # texts not yet sent
-        self._sent: collections.deque[Future[Analysis]] = collections.deque()
-        self._pool: ProcessPoolExecutor | None = None
+        self._waiting: list[str] = []  # texts not yet in a run
+        self._unsent: collections.deque[tuple[int, list[str]]] = collections.deque()  # numbered runs
+        self._runs = 0
+        self._ready: dict[int, Analysis] = {}  # analyses not yet yielded, by run number
+        self._workers: Workers | None = None
         self._on_progress = on_progress
 
     def __enter__(self) -> Analyzer:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        if self._workers is not None:
+            self._workers.close()
 
     def add(self, text: str) -> None:
         self.texts += 1
         self._waiting.append(text)
-        if len(self._waiting) < CHUNK or (self._pool is None and len(self._waiting) < PARALLEL_FROM):
+        if len(self._waiting) < CHUNK or (self._workers is None and len(self._waiting) < PARALLEL_FROM):
             return
-        if self._pool is None:
+        if self._workers is None:
             if (os.cpu_count() or 1) < 2:
                 return
-            context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-            # gc.enable: a worker forked while a JSONL file is read would inherit its paused collector
-            self._pool = ProcessPoolExecutor(os.cpu_count(), mp_context=context, initializer=gc.enable)
-        self._send()
+            self._workers = Workers((os.cpu_count() or 2) - 1, analyze_chunk)
+        self._queue()
+        self._feed()
 
-    def _send(self) -> None:
-        assert self._pool is not None
+    def _queue(self) -> None:
         for start in range(0, len(self._waiting), CHUNK):
-            self._sent.append(self._pool.submit(analyze_chunk, self._waiting[start : start + CHUNK], self.session))
+            self._unsent.append((self._runs, self._waiting[start : start + CHUNK]))
+            self._runs += 1
         self._waiting = []
 
+    def _feed(self) -> None:
+        """Take the analyses that are ready and send runs to the workers with room."""
+        assert self._workers is not None
+        self._ready.update(self._workers.ready())
+        while self._unsent and self._workers.submit(self._unsent[0][0], (self._unsent[0][1], self.session)):
+            self._unsent.popleft()
+
     def parts(self) -> Iterator[Analysis]:
-        if self._pool is None:
+        if self._workers is None:
             if self._waiting:
                 yield analyze_chunk(self._waiting, self.session)
             return
-        self._send()
+        self._queue()
         done = 0
-        while self._sent:
-            part = self._sent.popleft().result()  # a future kept would keep its analysis: all of them, at the end
+        for number in range(self._runs):
+            self._feed()  # before every part: the caller writes it while the workers go on
+            while number not in self._ready:
+                if self._unsent:  # every worker is full: the caller analyses the next run
+                    run, texts = self._unsent.popleft()
+                    self._ready[run] = analyze_chunk(texts, self.session)
+                else:
+                    self._ready.update(self._workers.ready(block=True))
+                self._feed()
+            part = self._ready.pop(number)
             done += len(part.norms)
             if self._on_progress:
                 self._on_progress(f"analyzing {self.texts} texts", done, self.texts)

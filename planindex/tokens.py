@@ -391,8 +391,8 @@ class Tokenizer:
         """Each text's index terms (words(), with pairs) counted, for a run of texts at once. The
         run's terms not sent before in the same session come with them, so that a session's
         reader (TermIds) must read every run of it; without a session, every term of the run. A
-        worker forked in a session never counted in its parent (ingest.Analyzer analyses in the
-        parent only when it has no workers), so what it sends is its own from the first run."""
+        worker forked in a session never counted in its parent (ingest.Analyzer's parent analyses
+        only once its workers are forked), so what it sends is its own from the first run."""
         numbers, owners = self._numbered_terms(normalized)
         # One sort by (text, term number) counts them, packed in one integer: 32 bits when they fit
         # (a run of 500 texts and up to 2**23 terms), which numpy sorts in half the time of 64.
