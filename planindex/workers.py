@@ -48,6 +48,8 @@ def _serve(function: Callable[..., Any], tasks: Connection, replies: Connection,
             replies.send(reply)
         except OSError:  # the caller is gone
             return
+        except Exception as exc:  # a reply that does not pickle: its error goes back instead
+            replies.send(RuntimeError(f"a worker's reply could not be sent back: {exc!r}"))
 
 
 def _enlarge(pipe: Connection) -> bool:
@@ -113,10 +115,6 @@ class Workers:
         return WorkerDied(
             f"a worker process ended without replying (exit code {code}): killed, or out of memory? Nothing of this command was written"
         )
-
-    @property
-    def busy(self) -> bool:
-        return any(self._pending)
 
     def ready(self, block: bool = False) -> dict[int, Any]:
         """The replies that have arrived, by task number; with block, at least one (some task must be

@@ -33,10 +33,14 @@ def _sleep(seconds: float) -> float:
     return seconds
 
 
+def _unpicklable(value: int) -> object:
+    return lambda: value
+
+
 def _replies(workers: Workers, tasks: dict[int, tuple[object, ...]]) -> dict[int, object]:
     """Every task's reply: sent as room allows, collected as they come, the way ingest does."""
     unsent, replies = list(tasks), {}
-    while unsent or workers.busy:
+    while len(replies) < len(tasks):
         while unsent and workers.submit(unsent[0], tasks[unsent[0]]):
             unsent.pop(0)
         replies.update(workers.ready(block=True))
@@ -55,6 +59,11 @@ def test_a_task_that_raises_raises_in_the_caller() -> None:
     with Workers(1, _fail_on_negatives) as workers, pytest.raises(ValueError, match="negative: -3"):
         _replies(workers, {0: ([1, 2],), 1: ([4, -3],)})
     assert not multiprocessing.active_children()
+
+
+def test_a_reply_that_does_not_pickle_comes_back_as_an_error() -> None:
+    with Workers(1, _unpicklable) as workers, pytest.raises(RuntimeError, match="could not be sent back"):
+        _replies(workers, {0: (1,)})
 
 
 def test_a_killed_worker_is_named_instead_of_waited_for() -> None:
