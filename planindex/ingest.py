@@ -315,12 +315,12 @@ def _write(store: Store, inputs: list[_Input], parts: Iterable[Analysis]) -> lis
         for part in parts:
             # Words of every text get ids, a refused input's included: an unused word costs one row.
             packed = _packed(part, term_ids)
-            rows: dict[str, list[tuple[str, str, str, dict[str, object], str, bytes]]] = {"passages": [], "kpis": []}
+            rows: dict[str, list[tuple[str, str, str, str, str, bytes]]] = {"passages": [], "kpis": []}
             for slot, norm, words in zip(itertools.islice(pending, len(part.norms)), part.norms, packed):
                 if slot is not None:
                     table, doc_id, record = slot
                     kind = record.kind if isinstance(record, Passage) else "KPI"
-                    rows[table].append((record.id, doc_id, kind, record.to_json(), norm, words))
+                    rows[table].append((record.id, doc_id, kind, record.json_text(), norm, words))
             for table, table_rows in rows.items():
                 store.put_records(table, table_rows)
         # a new report can link to an old plan of the same city: every touched city is relinked whole

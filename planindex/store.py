@@ -222,7 +222,6 @@ def _read_varints(data: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 _UTF16 = "utf-16-le"
 # Made once: json.dumps with options makes one a call. Records are trees: no cycle to look for.
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 # zstd from a dictionary trained on records of their shape (tools/make_record_dictionary.py): their
 # JSON keys, and the entropy tables of Japanese in UTF-16, which a frame of a kilobyte otherwise
 # builds for itself (3.4 against 9 us a record at 100k passages, and 6% fewer bytes than from a
@@ -244,15 +243,15 @@ _PACKER = zstandard.ZstdCompressor(dict_data=_DICTIONARY, compression_params=_PA
 _UNPACKER = zstandard.ZstdDecompressor(dict_data=_DICTIONARY, format=zstandard.FORMAT_ZSTD1_MAGICLESS)
 
 
-def encode_record(data: dict[str, Any], norm: str) -> bytes:
-    """A record's JSON and normalized text, before compression. JSON escapes every control
-    character, so the first NUL ends it."""
+def encode_record(data: str, norm: str) -> bytes:
+    """A record's JSON text (records.Passage.json_text) and normalized text, before compression.
+    JSON escapes every control character, so the first NUL ends it."""
     # surrogatepass: a lone surrogate (an undecodable byte of a command line) is stored as it came
-    return f"{_JSON.encode(data)}\0{norm}".encode(_UTF16, "surrogatepass")
+    return f"{data}\0{norm}".encode(_UTF16, "surrogatepass")
 
 
-def pack_record(data: dict[str, Any], norm: str) -> bytes:
-    """A record's JSON and normalized text as stored."""
+def pack_record(data: str, norm: str) -> bytes:
+    """A record's JSON text and normalized text as stored."""
     return _PACKER.compress(encode_record(data, norm))
 
 
@@ -521,8 +520,8 @@ class Store:
             (doc_id, json.dumps(data, ensure_ascii=False)),
         )
 
-    def put_records(self, table: str, rows: list[tuple[str, str, str, dict[str, Any], str, bytes]]) -> None:
-        """rows of (id, doc_id, kind, data, normalized text, packed words), of documents already put."""
+    def put_records(self, table: str, rows: list[tuple[str, str, str, str, str, bytes]]) -> None:
+        """rows of (id, doc_id, kind, JSON text, normalized text, packed words), of documents already put."""
         if table == "passages":
             self.db.executemany(
                 f"INSERT OR REPLACE INTO passage_rows (id, doc, kind, data, words) VALUES (?, {_DOC_NUMBER}, ?, ?, ?)",

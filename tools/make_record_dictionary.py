@@ -82,7 +82,7 @@ def _kpi(rng: random.Random, number: int) -> Kpi:
 def samples() -> list[bytes]:
     rng = random.Random(SEED)
     records: list[Passage | Kpi] = [_passage(rng, n) if n % 5 else _kpi(rng, n) for n in range(SAMPLES)]
-    return [encode_record(record.to_json(), normalize(record.text if isinstance(record, Passage) else record.name)) for record in records]
+    return [encode_record(record.json_text(), normalize(record.text if isinstance(record, Passage) else record.name)) for record in records]
 
 
 def main() -> None:
