@@ -146,6 +146,7 @@ UNKNOWN_FORMAT = r"u%f[0],%f[1]\t%M\n"
 BASE_FORMAT = r"%phl\t%M\t%f[10]\n"
 UNKNOWN_BASE_FORMAT = r"u%f[0],%f[1]\t%M\t\n"
 EOS = "EOS"
+_EOS_HASH = line_hashes([EOS])[0]
 # MeCab skips these as spaces; as one they cannot break the output's lines and fields. A NUL would end
 # MeCab's C string early.
 _AS_SPACE = str.maketrans("\x00\t\n\v", "    ")
@@ -454,8 +455,10 @@ class Tokenizer:
         two base forms is forgotten by the table as well, and the run is looked up again, so that
         every text of it is tagged again where that word is."""
         outputs = [self._output(self._tagger, text) for text in normalized]
-        lengths = np.array([output.count("\n") for output in outputs], dtype=np.int64)  # words: the last line is EOS
-        hashes = np.delete(line_hashes(outputs), np.cumsum(lengths + 1) - 1)
+        hashes = line_hashes(outputs)
+        ends = np.flatnonzero(hashes == _EOS_HASH)  # each text's last line (no word's line is EOS: it holds a tab)
+        lengths = np.diff(ends, prepend=-1) - 1  # its words
+        hashes = np.delete(hashes, ends)
         bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         owners = np.repeat(np.arange(len(normalized), dtype=np.int64), lengths)
         while True:
