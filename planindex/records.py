@@ -10,7 +10,9 @@ from typing import Any
 
 KINDS = ("取り組み状況", "課題", "方向性", "目標", "評価", "本文")
 DOCUMENT_KINDS = ("総合戦略進捗管理表", "総括表", "政策評価表", "総合計画", "市政概要", "other")
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # what the index stores records as
+# What the index stores records as. Made once: json.dumps with options makes one a call. Records are trees:
+# no cycle to look for.
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
 
 
 @dataclass(frozen=True, slots=True)

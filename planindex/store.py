@@ -221,7 +221,6 @@ def _read_varints(data: np.ndarray, last: np.ndarray) -> np.ndarray:
 
 
 _UTF16 = "utf-16-le"
-# Made once: json.dumps with options makes one a call. Records are trees: no cycle to look for.
 # zstd from a dictionary trained on records of their shape (tools/make_record_dictionary.py): their
 # JSON keys, and the entropy tables of Japanese in UTF-16, which a frame of a kilobyte otherwise
 # builds for itself (3.4 against 9 us a record at 100k passages, and 6% fewer bytes than from a
