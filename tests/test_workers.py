@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from planindex import ingest as ingest_module
+from planindex import workers as workers_module
 from planindex.errors import WorkerDied
 from planindex.ingest import ingest
 from planindex.workers import Workers
@@ -52,6 +53,14 @@ def test_replies_come_back_under_the_numbers_of_their_tasks() -> None:
     with Workers(2, _double) as workers:
         replies = _replies(workers, tasks)
     assert replies == {number: [2 * number, 2 * number + 2] * 50_000 for number in range(12)}
+    assert not multiprocessing.active_children()
+
+
+def test_spawned_workers_as_on_macos_and_windows_reply_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where fork is unsafe or absent the workers are spawned: they inherit no descriptor to close."""
+    monkeypatch.setattr(workers_module.sys, "platform", "darwin")
+    with Workers(1, _double) as workers:
+        assert _replies(workers, {number: ([number],) for number in range(3)}) == {0: [0], 1: [2], 2: [4]}
     assert not multiprocessing.active_children()
 
 
