@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -64,10 +65,15 @@ def handled(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _error(message: str) -> None:
-    from planindex import output  # rich, only for a human's output or an error: 40 ms a start
+def _terminal() -> ModuleType:
+    """planindex.output, imported only for a human's output or an error: rich takes 40 ms a start."""
+    from planindex import output
 
-    output.error(message)
+    return output
+
+
+def _error(message: str) -> None:
+    _terminal().error(message)
 
 
 def _print_json(data: Any) -> None:
@@ -109,8 +115,7 @@ def ingest(
         report = run(paths, index, rebuild=rebuild, city=city, year=year, title=title)
         _print_json(report.to_json())
     else:
-        from planindex import output
-
+        output = _terminal()
         with output.progress("reading") as update:
             report = run(paths, index, rebuild=rebuild, city=city, year=year, title=title, on_event=output.ingest_event, on_progress=update)
     if report.failed:
@@ -155,9 +160,7 @@ def search(
         if as_json:
             _print_json(result.to_json())
         else:
-            from planindex import output
-
-            output.search_result(result)
+            _terminal().search_result(result)
     finally:
         opened.close()
 
@@ -198,9 +201,7 @@ def docs(index: IndexOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         _print_json({"documents": [{**d, "passages": counts[d["id"]][0], "kpis": counts[d["id"]][1]} for d in documents]})
     else:
-        from planindex import output
-
-        output.documents(documents, counts)
+        _terminal().documents(documents, counts)
 
 
 @app.command()
@@ -217,9 +218,7 @@ def remove(
     if as_json:
         _print_json({"removed": removed})
     else:
-        from planindex import output
-
-        output.info(f"removed {removed['id']} {removed['title']} ({removed['path']})")
+        _terminal().info(f"removed {removed['id']} {removed['title']} ({removed['path']})")
 
 
 @app.command()
@@ -248,9 +247,7 @@ def kpi(
     elif as_json:
         _print_json({"kpis": [v.to_json() for v in views]})
     else:
-        from planindex import output
-
-        output.kpi_views(views, sparkline, against_direction)
+        _terminal().kpi_views(views, sparkline, against_direction)
 
 
 @app.command()
@@ -272,9 +269,7 @@ def show(
     if as_json:
         _print_json(data)
     else:
-        from planindex import output
-
-        output.shown(data)
+        _terminal().shown(data)
 
 
 @app.command()
@@ -300,9 +295,7 @@ def related(
     if as_json:
         _print_json(result.to_json())
     else:
-        from planindex import output
-
-        output.related(result)
+        _terminal().related(result)
 
 
 @app.command()
@@ -329,9 +322,7 @@ def audit(
     elif as_json:
         _print_json(report.to_json())
     else:
-        from planindex import output
-
-        output.audit_report(report)
+        _terminal().audit_report(report)
 
 
 @app.command()
@@ -350,9 +341,7 @@ def extract(
     if as_json:
         _print_json(data)
     else:
-        from planindex import output
-
-        output.extraction(data)
+        _terminal().extraction(data)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 transaction. A document whose content hash is already indexed is skipped without re-tokenizing;
 a changed file replaces its previous version; a file that cannot be used is reported and the
 rest still lands. Tokenizing is most of the work: with many passages it is shared by the caller
-and worker processes (workers.py), each with its own MeCab tagger. Bigrams are not counted here: the stored normalized
-text is their source when the arrays are built (index.py)."""
+and worker processes (workers.py), each with its own MeCab tagger. Bigrams are not counted here:
+the stored normalized text is their source when the arrays are built (index.py)."""
 
 from __future__ import annotations
 

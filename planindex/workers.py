@@ -119,9 +119,8 @@ class Workers:
     def ready(self, block: bool = False) -> dict[int, Any]:
         """The replies that have arrived, by task number; with block, at least one (some task must be
         pending). A task that raised raises here."""
-        readers = [reader for reader, pending in zip(self._replies, self._pending) if pending]
         if block:
-            wait(readers)
+            wait([reader for reader, pending in zip(self._replies, self._pending) if pending])
         out: dict[int, Any] = {}
         for worker, reader in enumerate(self._replies):
             while self._pending[worker] and reader.poll():
