@@ -76,12 +76,9 @@ def _error(message: str) -> None:
     _terminal().error(message)
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def _print_json_line(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+def _print_json(data: Any, indent: int | None = 2) -> None:
+    """JSON for scripts: indented, or (indent None) one object a line, as --batch prints."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=indent) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -152,7 +149,7 @@ def search(
                     result = run(opened, text, k, filters).to_json()
                 except QueryError as exc:
                     result = {"query": text, "error": str(exc), "total": 0, "hits": []}
-                _print_json_line({"id": qid, **result})
+                _print_json({"id": qid, **result}, indent=None)
             return
         if query is None:
             raise QueryError("the query is empty: type what to look for, e.g. planindex search 待機児童")
